@@ -1,0 +1,1 @@
+"""Models trained, evaluated and exported by seq2serve, one package per task."""

@@ -1,0 +1,172 @@
+"""Decoding for the hull pointer network, in numpy, over any pair of `encode` / `step` graphs.
+
+One call decodes a whole batch of requests, each with its own mode and beam size: every step runs
+the decoder once for all live hypotheses of all requests. Modes:
+- greedy: argmax at each step;
+- beam: beam search over summed log-probabilities (beam_size=1 is exactly greedy);
+- constrained: beam search that masks points already chosen and any point that would make the closed
+  polygon non-convex (or not counter-clockwise), and allows END only once 3 vertices are chosen.
+
+The returned `attention` is the model's own pointer distribution at each step (before any
+constraint mask), over [END, point 0, ..., point n-1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+Mode = Literal["greedy", "beam", "constrained"]
+END = 0  # memory position of the END token; point i sits at position i + 1
+
+
+class HullGraphs(Protocol):
+    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+        """points (B, N, 2) f32, valid (B, N) bool -> memory, glimpse_k, glimpse_v, pointer_k (B, N+1, d), h0 (B, d)."""
+        ...
+
+    def step(
+        self, x: np.ndarray, h: np.ndarray, gk: np.ndarray, gv: np.ndarray, pk: np.ndarray, valid: np.ndarray
+    ) -> list[np.ndarray]:
+        """x (H, 2d), h (H, d), gk/gv/pk (H, L, d), valid (H, L) -> logits (H, L), h (H, d)."""
+        ...
+
+
+@dataclass(frozen=True)
+class HullQuery:
+    points: np.ndarray  # (n, 2) float32, already normalized to the unit square
+    mode: Mode = "greedy"
+    beam_size: int = 1
+
+
+@dataclass
+class HullResult:
+    order: list[int]  # point indices in decoding order (leftmost vertex first), END excluded
+    finished: bool  # the model emitted END within n + 1 steps
+    log_prob: float  # sum of log-probabilities of the chosen steps (END included)
+    attention: list[np.ndarray]  # per step: (n + 1,) pointer distribution, END first
+
+
+@dataclass
+class _Hyp:
+    positions: list[int]  # chosen memory positions (1..n)
+    score: float
+    h: np.ndarray  # (d,)
+    attention: list[np.ndarray] = field(default_factory=list)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    m = np.max(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    z = x - m
+    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
+def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Broadcast z-component of (a - o) x (b - o)."""
+    return (a[..., 0] - o[..., 0]) * (b[..., 1] - o[..., 1]) - (a[..., 1] - o[..., 1]) * (b[..., 0] - o[..., 0])
+
+
+def convex_mask(points: np.ndarray, positions: list[int]) -> np.ndarray:
+    """(n + 1,) bool: which memory positions keep the closed polygon strictly convex and CCW."""
+    n = len(points)
+    allowed = np.ones(n + 1, dtype=bool)
+    chosen = [p - 1 for p in positions]
+    allowed[[p + 1 for p in chosen]] = False
+    allowed[END] = len(chosen) >= 3
+    if len(chosen) >= 1:
+        cand = points  # (n, 2)
+        chain = points[chosen]  # (m, 2)
+        first = chain[0]
+        ok = np.ones(n, dtype=bool)
+        if len(chosen) >= 2:
+            # The candidate must lie strictly left of every edge of the chain so far...
+            ok &= np.all(_cross(chain[:-1, None], chain[1:, None], cand[None]) > 0, axis=0)
+        # ...and every chosen vertex strictly left of the closing edge candidate -> first.
+        others = chain[1:]
+        if len(others):
+            ok &= np.all(_cross(cand[:, None], first[None, None], others[None]) > 0, axis=1)
+        # Also no zero-length edge: a duplicate of the first vertex would close the polygon early.
+        ok &= np.any(cand != first, axis=1)
+        allowed[1:] &= ok
+    return allowed
+
+
+def _pad(queries: list[HullQuery]) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(q.points) for q in queries)
+    points = np.zeros((len(queries), width, 2), dtype=np.float32)
+    valid = np.zeros((len(queries), width), dtype=bool)
+    for i, q in enumerate(queries):
+        points[i, : len(q.points)] = q.points
+        valid[i, : len(q.points)] = True
+    return points, valid
+
+
+def _expand(q: HullQuery, hyps: list[_Hyp], logits: np.ndarray, h: np.ndarray, finished: list[_Hyp]) -> list[_Hyp]:
+    """One beam step for one query: returns the new live hypotheses, appends finished ones."""
+    n = len(q.points)
+    logits = logits[:, : n + 1]
+    attention = np.exp(_log_softmax(logits))
+    if q.mode == "constrained":
+        masks = np.stack([convex_mask(q.points, hyp.positions) for hyp in hyps])
+        masks[~masks.any(axis=1), END] = True  # a dead end may still close the polygon
+        logits = np.where(masks, logits, -np.inf)
+    logp = _log_softmax(logits)
+    k = q.beam_size
+    candidates: list[tuple[float, int, int]] = []
+    for i, hyp in enumerate(hyps):
+        order = np.argsort(-logp[i], kind="stable")[:k]  # stable: ties go to the lower position, as argmax
+        candidates += [(hyp.score + float(logp[i, t]), i, int(t)) for t in order if np.isfinite(logp[i, t])]
+    candidates.sort(key=lambda c: -c[0])  # sort is stable, so equal scores keep hypothesis order
+    live: list[_Hyp] = []
+    for score, i, t in candidates[:k]:
+        parent = hyps[i]
+        child = _Hyp(parent.positions + ([t] if t != END else []), score, h[i], [*parent.attention, attention[i]])
+        (finished if t == END else live).append(child)
+    return live
+
+
+def _done(live: list[_Hyp], finished: list[_Hyp], k: int) -> bool:
+    # Log-probabilities only fall, so no live hypothesis can overtake the best finished one.
+    if not live or len(finished) >= k:
+        return True
+    return bool(finished) and max(f.score for f in finished) >= max(h.score for h in live)
+
+
+def decode(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullResult]:
+    """Decode every query; batched across queries and beams at each step."""
+    points, valid = _pad(queries)
+    memory, gk, gv, pk, h0 = graphs.encode(points, valid)
+    full_valid = np.concatenate([np.ones((len(queries), 1), dtype=bool), valid], axis=1)
+    live = [[_Hyp([], 0.0, h0[b])] for b in range(len(queries))]
+    finished: list[list[_Hyp]] = [[] for _ in queries]
+    for step in range(points.shape[1] + 1):
+        rows = [(b, hyp) for b in range(len(queries)) if step <= len(queries[b].points) for hyp in live[b]]
+        if not rows:
+            break
+        idx = np.array([b for b, _ in rows])
+        first = np.array([hyp.positions[0] if hyp.positions else END for _, hyp in rows])
+        prev = np.array([hyp.positions[-1] if hyp.positions else END for _, hyp in rows])
+        x = np.concatenate([memory[idx, first], memory[idx, prev]], axis=1)
+        h = np.stack([hyp.h for _, hyp in rows])
+        logits, h_new = graphs.step(x, h, gk[idx], gv[idx], pk[idx], full_valid[idx])
+        start = 0
+        for b in range(len(queries)):
+            count = len(live[b]) if step <= len(queries[b].points) else 0
+            if count:
+                sl = slice(start, start + count)
+                live[b] = _expand(queries[b], live[b], logits[sl], h_new[sl], finished[b])
+                if _done(live[b], finished[b], queries[b].beam_size):
+                    live[b] = []
+                start += count
+    return [_result(finished[b], live[b], queries[b]) for b in range(len(queries))]
+
+
+def _result(finished: list[_Hyp], live: list[_Hyp], q: HullQuery) -> HullResult:
+    pool, done = (finished, True) if finished else (live, False)
+    if not pool:  # cannot happen with a finite step limit, but never index an empty list
+        return HullResult([], False, float("-inf"), [])
+    best = max(pool, key=lambda hyp: hyp.score)
+    return HullResult([p - 1 for p in best.positions], done, best.score, best.attention)
