@@ -1,0 +1,1 @@
+"""Export shipped checkpoints to ONNX and TorchScript graphs under build/models/<model>/."""

@@ -1,0 +1,36 @@
+"""python -m export [--force] [--out build/models] [model ...]: export shipped checkpoints.
+
+Without --force a model whose meta.json is newer than its checkpoint is skipped, so `make serve`
+can call this every time at no cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from export import hull
+
+EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path]] = {"hull": (hull.export, hull.CHECKPOINT)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("models", nargs="*", default=list(EXPORTERS), help=f"which ({', '.join(EXPORTERS)})")
+    p.add_argument("--out", type=Path, default=Path("build/models"))
+    p.add_argument("--force", action="store_true")
+    args = p.parse_args()
+    for name in args.models:
+        fn, checkpoint = EXPORTERS[name]
+        meta = args.out / name / "meta.json"
+        if not args.force and meta.exists() and meta.stat().st_mtime >= checkpoint.stat().st_mtime:
+            print(f"{name}: up to date ({meta})")
+            continue
+        print(f"{name}: exporting {checkpoint} -> {args.out / name}")
+        fn(args.out / name)
+
+
+if __name__ == "__main__":
+    main()

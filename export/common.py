@@ -1,0 +1,106 @@
+"""Shared export steps: ONNX (checked, then verified in ONNX Runtime), TorchScript, and meta.json.
+
+Every graph is verified against eager PyTorch on inputs of a batch size and length different from
+the example it was exported with, so a graph with a frozen axis fails the export, not a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+ATOL = 1e-4  # float32 graphs: a different op order in ORT moves results by ~1e-6; 1e-4 flags real bugs
+
+
+@dataclass
+class GraphSpec:
+    name: str  # file stem: <name>.onnx / <name>.ts
+    module: torch.nn.Module
+    inputs: list[str]
+    outputs: list[str]
+    dynamic_axes: dict[str, dict[int, str]]
+    make_inputs: Callable[[int, int], tuple[torch.Tensor, ...]]  # (batch, length) -> example inputs
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_onnx(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> Path:
+    path = out_dir / f"{spec.name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter warns that it is deprecated
+        torch.onnx.export(
+            spec.module,
+            spec.make_inputs(batch, length),
+            str(path),
+            input_names=spec.inputs,
+            output_names=spec.outputs,
+            dynamic_axes=spec.dynamic_axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return path
+
+
+def export_torchscript(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> Path:
+    path = out_dir / f"{spec.name}.ts"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of torch.export, but still runs
+        traced = torch.jit.trace(spec.module, spec.make_inputs(batch, length), check_trace=False)
+        traced.save(str(path))
+    return path
+
+
+def _as_tuple(out: Any) -> Sequence[torch.Tensor]:
+    return out if isinstance(out, tuple | list) else (out,)
+
+
+def verify(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> float:
+    """Max abs difference of ORT and TorchScript vs eager at (batch, length); raises above ATOL."""
+    inputs = spec.make_inputs(batch, length)
+    with torch.no_grad():
+        expected = [t.numpy() for t in _as_tuple(spec.module(*inputs))]
+        scripted = torch.jit.load(str(out_dir / f"{spec.name}.ts"))
+        got_ts = [t.numpy() for t in _as_tuple(scripted(*inputs))]
+    sess = ort.InferenceSession(str(out_dir / f"{spec.name}.onnx"), providers=["CPUExecutionProvider"])
+    got_ort = sess.run(None, {n: t.numpy() for n, t in zip(spec.inputs, inputs, strict=True)})
+    worst = 0.0
+    for runtime, got in (("onnxruntime", got_ort), ("torchscript", got_ts)):
+        for name, e, g in zip(spec.outputs, expected, got, strict=True):
+            if e.shape != g.shape:
+                raise AssertionError(f"{spec.name}/{name} via {runtime}: shape {g.shape} != eager {e.shape}")
+            diff = float(np.max(np.abs(e - g))) if e.size else 0.0
+            if diff > ATOL:
+                raise AssertionError(f"{spec.name}/{name} via {runtime}: max |diff| {diff:.2e} > {ATOL}")
+            worst = max(worst, diff)
+    return worst
+
+
+def export_graphs(
+    specs: list[GraphSpec], out_dir: Path, meta: dict[str, Any], example: tuple[int, int], check: tuple[int, int]
+) -> dict[str, Any]:
+    """Export every graph, verify each at `check` (batch, length) != `example`, write meta.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graphs: dict[str, Any] = {}
+    for spec in specs:
+        spec.module.eval()
+        export_onnx(spec, out_dir, *example)
+        export_torchscript(spec, out_dir, *example)
+        diff = verify(spec, out_dir, *check)
+        graphs[spec.name] = {"inputs": spec.inputs, "outputs": spec.outputs, "max_abs_diff": diff, "checked_at": list(check)}
+        print(f"  {spec.name}: verified at batch={check[0]} length={check[1]}, max |diff| {diff:.1e}")
+    meta = {**meta, "graphs": graphs}
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+    return meta
