@@ -1,0 +1,48 @@
+"""create_app(settings): the FastAPI app, its lifespan (load, warm up, batch, drain) and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.engine.registry import HANDLERS, Registry
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from service.routes import hull, system
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("seq2serve")
+
+DESCRIPTION = """Attention-based sequence models behind one REST API, with dynamic batching and
+Prometheus metrics. Errors share one shape: `{"error": {"code", "message", "details"}}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.registry.start()
+        yield
+        # Uvicorn has already stopped accepting and waited for open requests; finish queued work.
+        app.state.draining = True
+        await app.state.registry.stop(settings.drain_timeout_s)
+
+    app = FastAPI(title="seq2serve", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.registry = Registry(settings, metrics)
+    app.state.draining = False
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(hull.router)
+    endpoint_models = {cls.endpoint: name for name, cls in HANDLERS.items()}
+    app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)  # outermost: runs first
+    return app

@@ -1,0 +1,98 @@
+"""Runtimes run one exported graph at a time on numpy arrays: ONNX Runtime or TorchScript.
+
+A model folder holds `<graph>.onnx` and `<graph>.ts` for each graph plus `meta.json`, which lists
+each graph's input and output names in order (TorchScript modules take positional arguments).
+torch is imported only when a TorchScript runtime is built, so the ONNX-only image needs no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger("seq2serve")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    device: str = "auto"  # auto | cpu | cuda
+    intra_op_threads: int = 0
+    inter_op_threads: int = 1
+    torch_threads: int = 0
+
+
+class Runtime(Protocol):
+    name: str  # "onnx" | "torchscript"
+    device: str  # what actually runs it: "cpu" or "cuda"
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run `graph` on named inputs; outputs in the graph's declared order."""
+        ...
+
+
+def read_meta(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / "meta.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make export` (or `python -m export`) first")
+    return json.loads(path.read_text())
+
+
+class OnnxRuntime:
+    name = "onnx"
+
+    def __init__(self, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        use_cuda = options.device != "cpu" and "CUDAExecutionProvider" in available
+        if options.device == "cuda" and not use_cuda:
+            raise RuntimeError(f"device=cuda but ONNX Runtime offers only {available}")
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
+        self.device = "cuda" if use_cuda else "cpu"
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = options.intra_op_threads
+        so.inter_op_num_threads = options.inter_op_threads
+        so.log_severity_level = 3  # ORT warns about every fallback node otherwise
+        self.sessions = {g: ort.InferenceSession(str(model_dir / f"{g}.onnx"), so, providers=providers) for g in graphs}
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return list(self.sessions[graph].run(None, feeds))
+
+
+class TorchScriptRuntime:
+    name = "torchscript"
+
+    def __init__(self, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> None:
+        import torch
+
+        if options.torch_threads:
+            torch.set_num_threads(options.torch_threads)
+        use_cuda = options.device != "cpu" and torch.cuda.is_available()
+        if options.device == "cuda" and not use_cuda:
+            raise RuntimeError("device=cuda but torch sees no CUDA device")
+        self._torch = torch
+        self.device = "cuda" if use_cuda else "cpu"
+        meta = read_meta(model_dir)
+        self.inputs = {g: meta["graphs"][g]["inputs"] for g in graphs}
+        self.modules = {g: torch.jit.load(str(model_dir / f"{g}.ts"), map_location=self.device) for g in graphs}
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        torch = self._torch
+        args = [torch.from_numpy(np.ascontiguousarray(feeds[name])).to(self.device) for name in self.inputs[graph]]
+        with torch.inference_mode():
+            out = self.modules[graph](*args)
+        out = out if isinstance(out, tuple | list) else (out,)
+        return [t.detach().cpu().numpy() for t in out]
+
+
+def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> Runtime:
+    if kind == "onnx":
+        return OnnxRuntime(model_dir, graphs, options)
+    if kind == "torchscript":
+        return TorchScriptRuntime(model_dir, graphs, options)
+    raise ValueError(f"unknown runtime {kind!r}: expected 'onnx' or 'torchscript'")

@@ -1,0 +1,50 @@
+"""The per-model contract, after LitServe's: setup -> validate -> predict(batch) -> respond.
+
+- `load(runtime)` keeps the runtime and reads the model's meta.json;
+- `validate(request)` runs on the event loop: cheap checks and conversion to an item, raising
+  InvalidInput with a message the caller can act on;
+- `predict(items)` runs in the batcher's worker thread: one output per item, in order;
+- `respond(item, output)` builds the response model;
+- `example()` is the warm-up item, run once before the model reports ready.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from service.engine.runtimes import Runtime, read_meta
+
+Item = TypeVar("Item")
+Output = TypeVar("Output")
+
+
+class Handler(ABC, Generic[Item, Output]):
+    name: ClassVar[str]
+    endpoint: ClassVar[str]
+    graphs: ClassVar[list[str]]
+
+    def __init__(self, model_dir: Path, settings: Any) -> None:
+        self.model_dir = model_dir
+        self.settings = settings
+        self.meta: dict[str, Any] = {}
+        self.runtime: Runtime | None = None
+
+    def load(self, runtime: Runtime) -> None:
+        self.meta = read_meta(self.model_dir)
+        self.runtime = runtime
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "unknown"))
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return dict(self.meta.get("card", {}))
+
+    @abstractmethod
+    def example(self) -> Item: ...
+
+    @abstractmethod
+    def predict(self, items: list[Item]) -> list[Output]: ...

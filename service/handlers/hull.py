@@ -1,0 +1,115 @@
+"""Hull handler: points -> normalized query -> batched pointer decoding -> hull in the paper's convention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from models.hull.geometry import is_simple_polygon, polygon_area, rotate_to_lowest
+from models.hull.search import HullQuery, HullResult, decode
+from service.errors import InvalidInput
+from service.handlers.base import Handler
+from service.schemas.hull import HullRequest, HullResponse, HullStep
+from service.settings import HullSettings
+
+DEFAULT_BEAM = {"greedy": 1, "beam": 4, "constrained": 1}
+
+
+@dataclass(frozen=True)
+class HullItem:
+    query: HullQuery
+    points: np.ndarray  # (n, 2) float64, as given: areas and coordinates are reported in these units
+
+
+class _Graphs:
+    """Adapts a Runtime to the `HullGraphs` protocol that the search expects."""
+
+    def __init__(self, handler: HullHandler) -> None:
+        self.run = handler.runtime.run  # type: ignore[union-attr]
+
+    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+        return self.run("encode", {"points": points, "valid": valid})
+
+    def step(
+        self, x: np.ndarray, h: np.ndarray, gk: np.ndarray, gv: np.ndarray, pk: np.ndarray, valid: np.ndarray
+    ) -> list[np.ndarray]:
+        feeds = {"x": x, "h": h, "glimpse_k": gk, "glimpse_v": gv, "pointer_k": pk, "valid": valid}
+        return self.run("decode_step", {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+
+
+def normalize(points: np.ndarray) -> np.ndarray:
+    """Shift and scale uniformly into the unit square (the training distribution); keeps the hull.
+
+    Raises InvalidInput when every point lies on one line: such a set has no polygon as its hull.
+    """
+    lo = points.min(axis=0)
+    scale = float((points.max(axis=0) - lo).max())
+    if scale == 0.0:
+        raise InvalidInput("points: all points are equal; a hull needs 3 points not on one line")
+    unit = (points - lo) / scale
+    d = unit - unit[0]
+    far = d[np.argmax(np.abs(d).sum(axis=1))]
+    if np.all(np.abs(far[0] * d[:, 1] - far[1] * d[:, 0]) <= 1e-12):
+        raise InvalidInput("points: all points lie on one line; a hull needs 3 points not on one line")
+    return unit.astype(np.float32)
+
+
+class HullHandler(Handler[HullItem, HullResult]):
+    name = "hull"
+    endpoint = "/hull"
+    graphs: ClassVar[list[str]] = ["encode", "decode_step"]
+    settings: HullSettings
+
+    def validate(self, req: HullRequest) -> HullItem:
+        s = self.settings
+        if len(req.points) > s.max_points:
+            raise InvalidInput(f"points: {len(req.points)} points is more than this server's limit of {s.max_points}")
+        beam = req.beam_size if req.beam_size is not None else DEFAULT_BEAM[req.decoding]
+        if req.decoding == "greedy" and beam != 1:
+            raise InvalidInput("beam_size: greedy decoding uses one beam; use decoding='beam' for beam_size > 1")
+        if beam > s.max_beam_size:
+            raise InvalidInput(f"beam_size: {beam} is more than this server's limit of {s.max_beam_size}")
+        points = np.asarray(req.points, dtype=np.float64)
+        return HullItem(HullQuery(normalize(points), req.decoding, beam), points)
+
+    def example(self) -> HullItem:
+        rng = np.random.default_rng(0)
+        points = rng.random((20, 2))
+        return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points)
+
+    def predict(self, items: list[HullItem]) -> list[HullResult]:
+        return decode(_Graphs(self), [it.query for it in items])
+
+    def respond(self, item: HullItem, result: HullResult, return_attention: bool) -> HullResponse:
+        hull = rotate_to_lowest(result.order)
+        pts = item.points
+        convex = result.finished and is_simple_polygon(pts, hull) and _strictly_convex(pts, hull)
+        attention = None
+        if return_attention:
+            chosen = [*result.order, None]
+            attention = [
+                HullStep(chosen=c, weights=a[1:].astype(np.float64).round(6).tolist(), end_weight=round(float(a[0]), 6))
+                for c, a in zip(chosen, result.attention, strict=False)
+            ]
+        return HullResponse(
+            hull=hull,
+            coordinates=pts[hull].tolist(),
+            area=abs(polygon_area(pts, hull)),
+            closed=result.finished,
+            convex=convex,
+            log_prob=result.log_prob,
+            decoding=item.query.mode,
+            beam_size=item.query.beam_size,
+            attention=attention,
+            model=self.name,
+            version=self.version,
+        )
+
+
+def _strictly_convex(points: np.ndarray, cycle: list[int]) -> bool:
+    p = points[cycle]
+    a, b, c = p, np.roll(p, -1, axis=0), np.roll(p, -2, axis=0)
+    turns = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    return bool(np.all(turns > 0))

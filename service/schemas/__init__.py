@@ -1,0 +1,1 @@
+"""Request and response models, named by role (HullRequest / HullResponse), one module per task."""

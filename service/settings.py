@@ -1,0 +1,55 @@
+"""Settings from the environment (prefix SEQ2SERVE_, nested with __), e.g.
+
+    SEQ2SERVE_PORT=8080 SEQ2SERVE_HULL__MAX_BATCH_SIZE=64 SEQ2SERVE_HULL__RUNTIME=torchscript
+
+Every field is documented in the README's configuration table. Nothing is read at import time:
+`get_settings()` builds them once, and tests pass their own `Settings` to `create_app`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RuntimeName = Literal["onnx", "torchscript"]
+
+
+class ModelSettings(BaseModel):
+    """Serving settings shared by every model."""
+
+    enabled: bool = True  # load and serve this model
+    runtime: RuntimeName = "onnx"  # graph runtime: ONNX Runtime or TorchScript
+    max_batch_size: int = Field(32, ge=1, le=1024)  # flush a batch at this many requests (1 = no batching)
+    max_wait_ms: float = Field(5.0, ge=0, le=1000)  # ...or when the oldest request has waited this long
+    max_queue: int = Field(256, ge=1, le=100_000)  # queued requests beyond this get 503 + Retry-After
+
+
+class HullSettings(ModelSettings):
+    max_points: int = Field(256, ge=3, le=10_000)  # requests with more points get 422
+    max_beam_size: int = Field(16, ge=1, le=128)  # largest beam_size a request may ask for
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEQ2SERVE_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = "127.0.0.1"  # bind address for `make serve` / `python -m service`
+    port: int = 8000
+    log_level: str = "info"
+    artifacts_dir: Path = Path("build/models")  # exported graphs, one folder per model
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = CUDA when the runtime sees a GPU
+    ort_intra_op_threads: int = Field(0, ge=0)  # ONNX Runtime threads inside one op (0 = ORT's default)
+    ort_inter_op_threads: int = Field(1, ge=0)  # ONNX Runtime threads across ops (0 = ORT's default)
+    torch_threads: int = Field(0, ge=0)  # TorchScript intra-op threads (0 = torch's default)
+    request_timeout_s: float = Field(10.0, gt=0)  # a request still queued after this gets 504
+    max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
+    drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
+    hull: HullSettings = HullSettings()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
