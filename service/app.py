@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Uvicorn has already stopped accepting and waited for open requests; finish queued work.
         app.state.draining = True
         await app.state.registry.stop(settings.drain_timeout_s)
+        log.info("seq2serve: batchers drained and stopped")
 
     app = FastAPI(title="seq2serve", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

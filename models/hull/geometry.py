@@ -17,11 +17,13 @@ def cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 def convex_hull(points: np.ndarray) -> list[int]:
     """Hull vertex indices, CCW, starting at the lowest index (Andrew's monotone chain, O(n log n))."""
-    n = len(points)
-    # Sort by (x, y, index) so that of duplicates the lowest index comes first and survives.
-    order = sorted(range(n), key=lambda i: (points[i][0], points[i][1], i))
-    if n < 3:
-        return sorted(set(order))
+    # Of duplicate points keep the lowest index only; the chains below then never see ties.
+    first_seen: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(points):
+        first_seen.setdefault((float(x), float(y)), i)
+    order = sorted(first_seen.values(), key=lambda i: (points[i][0], points[i][1]))
+    if len(order) < 3:
+        return sorted(order)
 
     def half(seq: list[int]) -> list[int]:
         chain: list[int] = []

@@ -54,6 +54,7 @@ class Batcher(Generic[I, O]):
     _queue: asyncio.Queue[_Pending] = field(init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
+    _busy: bool = field(default=False, init=False)  # a batch is forming or computing
     _executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,32 +86,41 @@ class Batcher(Generic[I, O]):
         return await pending.future
 
     async def stop(self, drain_timeout_s: float = 30.0) -> None:
-        """Refuse new work, finish what is queued (up to the timeout), then end the loop."""
+        """Refuse new work, finish what is queued or running (up to the timeout), then end the loop."""
         self._closing = True
         deadline = time.monotonic() + drain_timeout_s
-        while not self._queue.empty() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        while (self._busy or not self._queue.empty()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         if self._task is not None:
-            self._task.cancel()
+            self._task.cancel()  # idle now, or past the drain timeout
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         while not self._queue.empty():  # past the drain timeout: fail, never leave a caller hanging
-            p = self._queue.get_nowait()
-            if not p.future.done():
-                p.future.set_exception(Unavailable(f"model {self.name!r} shut down before this request ran"))
-        self._executor.shutdown(wait=True)
+            self._fail([self._queue.get_nowait()], Unavailable(f"model {self.name!r} shut down before this request ran"))
+        self._executor.shutdown(wait=False)
 
     async def _loop(self) -> None:
         while True:
             batch = await self._collect()
             live = self._admit(batch)
             if live:
-                # Shielded: on shutdown a running batch finishes and its callers get their answers.
+                # Shielded: a batch already computing finishes and its callers get their answers.
                 await asyncio.shield(self._run(live))
+            self._busy = False
 
     async def _collect(self) -> list[_Pending]:
         first = await self._queue.get()
+        self._busy = True
         batch = [first]
+        try:
+            await self._fill(batch)
+        except asyncio.CancelledError:  # shutdown past its drain timeout while a batch was forming
+            self._fail(batch, Unavailable(f"model {self.name!r} shut down before this request ran"))
+            raise
+        self._report_depth()
+        return batch
+
+    async def _fill(self, batch: list[_Pending]) -> None:
         flush_at = time.monotonic() + self.settings.max_wait_ms / 1000
         while len(batch) < self.settings.max_batch_size:
             remaining = flush_at - time.monotonic()
@@ -118,13 +128,11 @@ class Batcher(Generic[I, O]):
                 # Take what is already queued without waiting: no reason to leave it for the next batch.
                 while len(batch) < self.settings.max_batch_size and not self._queue.empty():
                     batch.append(self._queue.get_nowait())
-                break
+                return
             try:
                 batch.append(await asyncio.wait_for(self._queue.get(), remaining))
             except TimeoutError:
-                break
-        self._report_depth()
-        return batch
+                return
 
     def _admit(self, batch: list[_Pending]) -> list[_Pending]:
         now, live = time.monotonic(), []

@@ -1,0 +1,1 @@
+"""Benchmark tools for seq2serve (load generation, sweeps); nothing here is imported by the service."""

@@ -1,0 +1,38 @@
+"""Shared test helpers: a tiny seeded hull model, exported once per session, and graph adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.hull.checkpoint import load_checkpoint, save_checkpoint
+from models.hull.model import PointerNet, PointerNetConfig
+
+TINY = PointerNetConfig(d_model=32, n_heads=4, n_layers=1, d_ff=64)
+
+
+def tiny_hull_checkpoint(path: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    save_checkpoint(PointerNet(TINY), path, {"step": 0})
+    return path
+
+
+class EagerGraphs:
+    """`HullGraphs` over an eager torch model: the reference the exported graphs are compared to."""
+
+    def __init__(self, model: PointerNet) -> None:
+        self.model = model.eval()
+
+    @torch.no_grad()
+    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+        return [t.numpy() for t in self.model.encoder(torch.from_numpy(points), torch.from_numpy(valid))]
+
+    @torch.no_grad()
+    def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return [t.numpy() for t in self.model.step(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))]
+
+
+def eager_graphs(checkpoint: Path) -> EagerGraphs:
+    return EagerGraphs(load_checkpoint(checkpoint))

@@ -1,0 +1,30 @@
+"""The app in process, with its lifespan running, behind an httpx client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.settings import HullSettings, Settings
+
+
+def make_settings(artifacts_dir: Path, **hull: object) -> Settings:
+    return Settings(artifacts_dir=artifacts_dir, hull=HullSettings(**{"max_wait_ms": 20, **hull}))  # type: ignore[arg-type]
+
+
+async def running_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in running_client(create_app(make_settings(artifacts_dir))):
+        yield c
