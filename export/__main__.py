@@ -1,6 +1,6 @@
 """python -m export [--force] [--out build/models] [model ...]: export shipped checkpoints.
 
-Without --force a model whose meta.json is newer than its checkpoint is skipped, so `make serve`
+Without --force a model whose meta.json is newer than its checkpoint and model card is skipped, so `make serve`
 can call this every time at no cost.
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 
 from export import hull
 
-EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path]] = {"hull": (hull.export, hull.CHECKPOINT)}
+# name -> (export function, the files whose change makes the export stale)
+EXPORTERS: dict[str, tuple[Callable[[Path], Any], list[Path]]] = {"hull": (hull.export, [hull.CHECKPOINT, hull.CARD])}
 
 
 def main() -> None:
@@ -23,12 +24,13 @@ def main() -> None:
     p.add_argument("--force", action="store_true")
     args = p.parse_args()
     for name in args.models:
-        fn, checkpoint = EXPORTERS[name]
+        fn, sources = EXPORTERS[name]
         meta = args.out / name / "meta.json"
-        if not args.force and meta.exists() and meta.stat().st_mtime >= checkpoint.stat().st_mtime:
+        newest = max(p.stat().st_mtime for p in sources if p.exists())
+        if not args.force and meta.exists() and meta.stat().st_mtime >= newest:
             print(f"{name}: up to date ({meta})")
             continue
-        print(f"{name}: exporting {checkpoint} -> {args.out / name}")
+        print(f"{name}: exporting {sources[0]} -> {args.out / name}")
         fn(args.out / name)
 
 

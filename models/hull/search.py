@@ -104,21 +104,64 @@ def _pad(queries: list[HullQuery]) -> tuple[np.ndarray, np.ndarray]:
     return points, valid
 
 
-def _expand(q: HullQuery, hyps: list[_Hyp], logits: np.ndarray, h: np.ndarray, finished: list[_Hyp]) -> list[_Hyp]:
-    """One beam step for one query: returns the new live hypotheses, appends finished ones."""
+def length_buckets(sizes: list[int], slack: float = 1.25) -> list[list[int]]:
+    """Group indices of similar size so that padding wastes at most ~25% of a bucket's encoder work.
+
+    The encoder's cost grows with the padded width, so one 50-point request in a batch of 10-point
+    ones would otherwise make every row pay for 50 points.
+    """
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    buckets: list[list[int]] = []
+    for i in order:
+        if buckets and sizes[i] + 1 <= slack * (sizes[buckets[-1][0]] + 1):
+            buckets[-1].append(i)
+        else:
+            buckets.append([i])
+    return buckets
+
+
+def encode_batch(graphs: HullGraphs, queries: list[HullQuery]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Encode in length buckets; return outputs padded to the widest query, and the (B, N+1) mask."""
+    width = max(len(q.points) for q in queries) + 1
+    outputs: list[np.ndarray] = []
+    for bucket in length_buckets([len(q.points) for q in queries]):
+        part = graphs.encode(*_pad([queries[i] for i in bucket]))
+        if not outputs:
+            outputs = [np.zeros((len(queries), width, *o.shape[2:]) if o.ndim == 3 else (len(queries), *o.shape[1:]),
+                                dtype=o.dtype) for o in part]  # fmt: skip
+        for full, o in zip(outputs, part, strict=True):
+            if o.ndim == 3:
+                full[bucket, : o.shape[1]] = o
+            else:
+                full[bucket] = o
+    valid = np.zeros((len(queries), width), dtype=bool)
+    for i, q in enumerate(queries):
+        valid[i, : len(q.points) + 1] = True
+    return outputs, valid
+
+
+def _expand(
+    q: HullQuery, hyps: list[_Hyp], logits: np.ndarray, logp: np.ndarray, h: np.ndarray, finished: list[_Hyp]
+) -> list[_Hyp]:
+    """One beam step for one query: returns the new live hypotheses, appends finished ones.
+
+    `logp` is the unconstrained log-softmax of `logits`, computed for all rows at once by the caller;
+    its exp is the attention reported to users.
+    """
     n = len(q.points)
-    logits = logits[:, : n + 1]
-    attention = np.exp(_log_softmax(logits))
+    attention = np.exp(logp[:, : n + 1])
     if q.mode == "constrained":
         masks = np.stack([convex_mask(q.points, hyp.positions) for hyp in hyps])
         masks[~masks.any(axis=1), END] = True  # a dead end may still close the polygon
-        logits = np.where(masks, logits, -np.inf)
-    logp = _log_softmax(logits)
+        logp = _log_softmax(np.where(masks, logits[:, : n + 1], -np.inf))
     k = q.beam_size
     candidates: list[tuple[float, int, int]] = []
     for i, hyp in enumerate(hyps):
-        order = np.argsort(-logp[i], kind="stable")[:k]  # stable: ties go to the lower position, as argmax
-        candidates += [(hyp.score + float(logp[i, t]), i, int(t)) for t in order if np.isfinite(logp[i, t])]
+        if k == 1:
+            order = [int(np.argmax(logp[i]))]  # argmax takes the lowest position on ties, like a stable sort
+        else:
+            order = np.argsort(-logp[i], kind="stable")[:k].tolist()
+        candidates += [(hyp.score + float(logp[i, t]), i, t) for t in order if np.isfinite(logp[i, t])]
     candidates.sort(key=lambda c: -c[0])  # sort is stable, so equal scores keep hypothesis order
     live: list[_Hyp] = []
     for score, i, t in candidates[:k]:
@@ -137,27 +180,29 @@ def _done(live: list[_Hyp], finished: list[_Hyp], k: int) -> bool:
 
 def decode(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullResult]:
     """Decode every query; batched across queries and beams at each step."""
-    points, valid = _pad(queries)
-    memory, gk, gv, pk, h0 = graphs.encode(points, valid)
-    full_valid = np.concatenate([np.ones((len(queries), 1), dtype=bool), valid], axis=1)
+    (memory, gk, gv, pk, h0), full_valid = encode_batch(graphs, queries)
     live = [[_Hyp([], 0.0, h0[b])] for b in range(len(queries))]
     finished: list[list[_Hyp]] = [[] for _ in queries]
-    for step in range(points.shape[1] + 1):
+    gathered: tuple[bytes, list[np.ndarray]] = (b"", [])
+    for step in range(memory.shape[1]):
         rows = [(b, hyp) for b in range(len(queries)) if step <= len(queries[b].points) for hyp in live[b]]
         if not rows:
             break
         idx = np.array([b for b, _ in rows])
+        if gathered[0] != idx.tobytes():  # keys only move when the set of live rows changes
+            gathered = (idx.tobytes(), [gk[idx], gv[idx], pk[idx], full_valid[idx]])
         first = np.array([hyp.positions[0] if hyp.positions else END for _, hyp in rows])
         prev = np.array([hyp.positions[-1] if hyp.positions else END for _, hyp in rows])
         x = np.concatenate([memory[idx, first], memory[idx, prev]], axis=1)
         h = np.stack([hyp.h for _, hyp in rows])
-        logits, h_new = graphs.step(x, h, gk[idx], gv[idx], pk[idx], full_valid[idx])
+        logits, h_new = graphs.step(x, h, *gathered[1])
+        logp = _log_softmax(logits)  # padded positions hold -1e9, so they get exactly zero mass
         start = 0
         for b in range(len(queries)):
             count = len(live[b]) if step <= len(queries[b].points) else 0
             if count:
                 sl = slice(start, start + count)
-                live[b] = _expand(queries[b], live[b], logits[sl], h_new[sl], finished[b])
+                live[b] = _expand(queries[b], live[b], logits[sl], logp[sl], h_new[sl], finished[b])
                 if _done(live[b], finished[b], queries[b].beam_size):
                     live[b] = []
                 start += count

@@ -79,8 +79,11 @@ class HullHandler(Handler[HullItem, HullResult]):
         points = rng.random((20, 2))
         return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points)
 
+    def graphs_adapter(self) -> _Graphs:
+        return _Graphs(self)
+
     def predict(self, items: list[HullItem]) -> list[HullResult]:
-        return decode(_Graphs(self), [it.query for it in items])
+        return decode(self.graphs_adapter(), [it.query for it in items])
 
     def respond(self, item: HullItem, result: HullResult, return_attention: bool) -> HullResponse:
         hull = rotate_to_lowest(result.order)

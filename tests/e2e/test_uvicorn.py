@@ -3,63 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
+from benchmarks.server import Server, running_server
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
 
 
 @pytest.fixture
 def server(artifacts_dir: Path, tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = {**os.environ, "SEQ2SERVE_ARTIFACTS_DIR": str(artifacts_dir), "SEQ2SERVE_PORT": str(port),
-           "SEQ2SERVE_HULL__MAX_WAIT_MS": "20", "SEQ2SERVE_LOG_LEVEL": "info"}  # fmt: skip
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited early: {log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready in 60 s")
-    yield Server(proc, url, log)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    env = {"SEQ2SERVE_ARTIFACTS_DIR": str(artifacts_dir), "SEQ2SERVE_HULL__MAX_WAIT_MS": "20", "SEQ2SERVE_LOG_LEVEL": "info"}
+    with running_server(env, tmp_path / "server.log", ready_timeout_s=60) as s:
+        yield s
 
 
 def body(seed: int) -> dict:

@@ -1,0 +1,96 @@
+"""/hull with dynamic batching off (max_batch_size=1) vs on, same model, same load, one run.
+
+    python -m benchmarks.hull_batching [--duration 10] [--closed 1,4,16,32,64] [--open 50,100,200,400]
+
+Each configuration runs in its own server process (real uvicorn, real HTTP over loopback); the load
+generator (benchmarks/loadgen.py) runs in this process. Requests: greedy decoding of 10..50 uniform
+points, a fixed seeded pool used round-robin, every answer checked. Prints a markdown table and the
+on/off throughput ratio per concurrency; `--json` keeps the raw rows.
+
+Note that client and server share this machine's cores: the ratios are the meaningful numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.loadgen import closed_loop, markdown_table, open_loop
+from benchmarks.server import running_server
+
+CONFIGS = {
+    "batching off": {"SEQ2SERVE_HULL__MAX_BATCH_SIZE": "1", "SEQ2SERVE_HULL__MAX_WAIT_MS": "0"},
+    "batching on": {"SEQ2SERVE_HULL__MAX_BATCH_SIZE": "64", "SEQ2SERVE_HULL__MAX_WAIT_MS": "2"},
+}
+
+
+def request_pool(size: int = 256, seed: int = 7) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    return [{"points": rng.random((int(rng.integers(10, 51)), 2)).round(5).tolist()} for _ in range(size)]
+
+
+def check(body: dict[str, Any], answer: dict[str, Any]) -> bool:
+    return answer.get("model") == "hull" and all(0 <= i < len(body["points"]) for i in answer.get("hull", [-1]))
+
+
+async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+
+    def make(i: int) -> dict[str, Any]:
+        return pool[i % len(pool)]
+
+    for c in args.closed:
+        r = await closed_loop(url, make, c, args.duration, warmup_s=2, check=check)
+        rows.append(r.to_row())
+    for rate in args.open:
+        r = await open_loop(url, make, rate, args.duration, warmup_s=2, check=check)
+        rows.append(r.to_row())
+    return rows
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--closed", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 4, 16, 32, 64])
+    p.add_argument("--open", type=lambda s: [float(x) for x in s.split(",") if x], default=[50, 100, 200, 400])
+    p.add_argument("--artifacts", default="build/models")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    pool = request_pool()
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env in CONFIGS.items():
+            env = {**env, "SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "SEQ2SERVE_LOG_LEVEL": "warning",
+                   "SEQ2SERVE_HULL__MAX_QUEUE": "1024"}  # fmt: skip
+            with running_server(env, Path(tmp) / f"{name}.log") as server:
+                results[name] = asyncio.run(sweep(f"{server.url}/hull", pool, args))
+    print(f"machine: {machine()}\n")
+    for name, rows in results.items():
+        knobs = ", ".join(f"{k.split('__')[-1].lower()}={v}" for k, v in CONFIGS[name].items())
+        print(f"### {name} ({knobs})\n")
+        print(markdown_table(rows) + "\n")
+    print("### throughput ratio, on / off (closed loop)\n\n| concurrency | off req/s | on req/s | ratio |\n|---|---|---|---|")
+    for off, on in zip(results["batching off"], results["batching on"], strict=True):
+        if off["mode"] == "closed":
+            a, b = off["throughput_rps"], on["throughput_rps"]
+            print(f"| {off['concurrency']} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
