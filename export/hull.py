@@ -12,8 +12,9 @@ from export.common import GraphSpec, export_graphs, sha256
 from models.hull.checkpoint import load_checkpoint, read_metadata
 from models.hull.model import PointerNet
 
-CHECKPOINT = Path("checkpoints/hull.safetensors")
-CARD = Path("models/hull/card.json")
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT = ROOT / "checkpoints" / "hull.safetensors"
+CARD = ROOT / "models" / "hull" / "card.json"
 
 
 def _encode_inputs(batch: int, n: int) -> tuple[torch.Tensor, ...]:

@@ -34,3 +34,12 @@ def test_decoding_through_runtime_matches_eager(runtime: str, artifacts_dir: Pat
     for a, b in zip(ours, ref, strict=True):
         assert a.order == b.order
         assert a.log_prob == pytest.approx(b.log_prob, abs=1e-3)
+
+
+def test_shipped_checkpoint_exports_and_verifies(tmp_path: Path) -> None:
+    """The committed checkpoint loads (safetensors, no pickle) and its graphs pass verification."""
+    from export.hull import CHECKPOINT, export
+
+    meta = export(tmp_path / "hull", CHECKPOINT)
+    assert meta["config"]["d_model"] >= 64
+    assert all(g["max_abs_diff"] < 1e-4 for g in meta["graphs"].values())
