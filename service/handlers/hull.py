@@ -20,7 +20,9 @@ DEFAULT_BEAM = {"greedy": 1, "beam": 4, "constrained": 1}
 @dataclass(frozen=True)
 class HullItem:
     query: HullQuery
-    points: np.ndarray  # (n, 2) float64, as given: areas and coordinates are reported in these units
+    points: np.ndarray  # (n, 2) float64, as given: coordinates are reported in these units
+    unit: np.ndarray  # (n, 2) float64 in the unit square: geometry checks run here, free of overflow
+    scale: float  # input units per unit-square unit: areas scale by its square
 
 
 class _Graphs:
@@ -39,10 +41,11 @@ class _Graphs:
         return self.run("decode_step", {k: np.ascontiguousarray(v) for k, v in feeds.items()})
 
 
-def normalize(points: np.ndarray) -> np.ndarray:
+def normalize(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Shift and scale uniformly into the unit square (the training distribution); keeps the hull.
 
-    Raises InvalidInput when every point lies on one line: such a set has no polygon as its hull.
+    Returns the float64 unit-square points and the scale. Raises InvalidInput when every point lies
+    on one line: such a set has no polygon as its hull.
     """
     lo = points.min(axis=0)
     scale = float((points.max(axis=0) - lo).max())
@@ -53,7 +56,15 @@ def normalize(points: np.ndarray) -> np.ndarray:
     far = d[np.argmax(np.abs(d).sum(axis=1))]
     if np.all(np.abs(far[0] * d[:, 1] - far[1] * d[:, 0]) <= 1e-12):
         raise InvalidInput("points: all points lie on one line; a hull needs 3 points not on one line")
-    return unit.astype(np.float32)
+    return unit, scale
+
+
+def canonical_duplicates(points: np.ndarray, cycle: list[int]) -> list[int]:
+    """Replace each index by the lowest index of an identical point (the paper's convention)."""
+    first: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(points.tolist()):
+        first.setdefault((x, y), i)
+    return [first[(float(points[i, 0]), float(points[i, 1]))] for i in cycle]
 
 
 class HullHandler(Handler[HullItem, HullResult]):
@@ -72,12 +83,13 @@ class HullHandler(Handler[HullItem, HullResult]):
         if beam > s.max_beam_size:
             raise InvalidInput(f"beam_size: {beam} is more than this server's limit of {s.max_beam_size}")
         points = np.asarray(req.points, dtype=np.float64)
-        return HullItem(HullQuery(normalize(points), req.decoding, beam), points)
+        unit, scale = normalize(points)
+        return HullItem(HullQuery(unit.astype(np.float32), req.decoding, beam), points, unit, scale)
 
     def example(self) -> HullItem:
         rng = np.random.default_rng(0)
         points = rng.random((20, 2))
-        return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points)
+        return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points, points, 1.0)
 
     def graphs_adapter(self) -> _Graphs:
         return _Graphs(self)
@@ -86,9 +98,9 @@ class HullHandler(Handler[HullItem, HullResult]):
         return decode(self.graphs_adapter(), [it.query for it in items])
 
     def respond(self, item: HullItem, result: HullResult, return_attention: bool) -> HullResponse:
-        hull = rotate_to_lowest(result.order)
-        pts = item.points
-        convex = result.finished and is_simple_polygon(pts, hull) and _strictly_convex(pts, hull)
+        hull = rotate_to_lowest(canonical_duplicates(item.points, result.order))
+        unit = item.unit
+        convex = result.finished and is_simple_polygon(unit, hull) and _strictly_convex(unit, hull)
         attention = None
         if return_attention:
             chosen = [*result.order, None]
@@ -98,8 +110,8 @@ class HullHandler(Handler[HullItem, HullResult]):
             ]
         return HullResponse(
             hull=hull,
-            coordinates=pts[hull].tolist(),
-            area=abs(polygon_area(pts, hull)),
+            coordinates=item.points[hull].tolist(),
+            area=abs(polygon_area(unit, hull)) * item.scale**2,
             closed=result.finished,
             convex=convex,
             log_prob=result.log_prob,

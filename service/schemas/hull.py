@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+MAX_ABS_COORD = 1e12  # keeps differences and areas finite in float64
+# Strict: a JSON number only (integers are fine); true/false and "1.5" are rejected, not coerced.
+Coord = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_COORD, le=MAX_ABS_COORD)]
 HARD_MAX_POINTS = 10_000  # schema-level cap; the served limit is SEQ2SERVE_HULL__MAX_POINTS
 
 
@@ -16,10 +18,10 @@ class HullRequest(BaseModel):
         json_schema_extra={"examples": [{"points": [[0, 0], [1, 0], [0.5, 0.4], [1, 1], [0, 1]], "decoding": "constrained"}]},
     )
 
-    points: list[tuple[FiniteFloat, FiniteFloat]] = Field(
+    points: list[tuple[Coord, Coord]] = Field(
         min_length=3,
         max_length=HARD_MAX_POINTS,
-        description="Points as [x, y] pairs, finite numbers, any scale (normalized to the unit square inside)",
+        description="Points as [x, y] pairs: JSON numbers with |value| <= 1e12, any scale (normalized inside)",
     )
     decoding: Literal["greedy", "beam", "constrained"] = Field(
         "greedy",

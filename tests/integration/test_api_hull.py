@@ -76,6 +76,11 @@ async def test_concurrent_requests_are_batched_and_match_single_answers(artifact
         ({"points": [[0, 0], [1, 0], [0, 1]], "colour": "red"}, "colour"),
         ({"points": [[i / 300, (i * 7 % 300) / 300] for i in range(300)]}, "limit of 256"),
         ({}, "points"),
+        ({"points": [[True, False], [0, 1], [1, 0]]}, "points.0.0"),
+        ({"points": [["1", "2"], [0, 1], [1, 0]]}, "points.0.0"),
+        ({"points": [[1e308, 0], [-1e308, 0], [0, 1e308]]}, "points.0.0"),
+        ({"points": None}, "points"),
+        ({"points": {"a": 1}}, "points"),
     ],
 )
 async def test_bad_input_gets_422_with_a_message(client: httpx.AsyncClient, body: dict, fragment: str) -> None:
@@ -92,6 +97,23 @@ async def test_non_finite_and_malformed_json_get_422(client: httpx.AsyncClient, 
     r = await client.post("/hull", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_input"
+
+
+async def test_duplicates_report_the_lowest_index_and_tiny_scales_work(client: httpx.AsyncClient) -> None:
+    pts = [[0, 0], [1, 0], [0, 1], [0, 0], [1, 0], [0.2, 0.2]]
+    body = (await client.post("/hull", json={"points": pts, "decoding": "constrained"})).json()
+    assert set(body["hull"]) <= {0, 1, 2, 5}  # never index 3 or 4: they repeat 0 and 1
+    tiny = [[x * 1e-9, y * 1e-9] for x, y in SQUARE]
+    a = (await client.post("/hull", json={"points": SQUARE, "decoding": "constrained"})).json()
+    b = (await client.post("/hull", json={"points": tiny, "decoding": "constrained"})).json()
+    assert a["hull"] == b["hull"] and a["convex"] == b["convex"]
+    assert b["area"] == pytest.approx(a["area"] * 1e-18, rel=1e-6)
+
+
+@pytest.mark.parametrize("body", [[1, 2, 3], None, "x"])
+async def test_non_object_bodies_get_422(client: httpx.AsyncClient, body: object) -> None:
+    r = await client.post("/hull", json=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
 
 
 async def test_oversized_body_gets_413(client: httpx.AsyncClient) -> None:

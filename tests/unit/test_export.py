@@ -29,7 +29,7 @@ def test_decoding_through_runtime_matches_eager(runtime: str, artifacts_dir: Pat
     rng = np.random.default_rng(7)
     qs = [HullQuery(rng.random((n, 2)).astype(np.float32), mode, k) for n, mode, k in
           [(5, "greedy", 1), (23, "beam", 3), (61, "constrained", 2), (9, "beam", 1)]]  # fmt: skip
-    ours = handler.predict([HullItem(q, q.points.astype(np.float64)) for q in qs])
+    ours = handler.predict([HullItem(q, q.points.astype(np.float64), q.points.astype(np.float64), 1.0) for q in qs])
     ref = decode(eager_graphs(hull_checkpoint), qs)
     for a, b in zip(ours, ref, strict=True):
         assert a.order == b.order
