@@ -1,7 +1,7 @@
 """python -m export [--force] [--out build/models] [model ...]: export shipped checkpoints.
 
-Without --force a model whose meta.json is newer than its checkpoint and model card is skipped, so `make serve`
-can call this every time at no cost.
+Without --force a model whose meta.json is newer than its checkpoint and model card is skipped, so
+`make serve` can call this every time at no cost. A model with no checkpoint yet is skipped with a note.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from export import hull
+from export import hull, translate
 
-# name -> (export function, the files whose change makes the export stale)
-EXPORTERS: dict[str, tuple[Callable[[Path], Any], list[Path]]] = {"hull": (hull.export, [hull.CHECKPOINT, hull.CARD])}
+# name -> (export function, its checkpoint, the other files whose change makes the export stale)
+EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path, list[Path]]] = {
+    "hull": (hull.export, hull.CHECKPOINT, [hull.CARD]),
+    "translate": (translate.export, translate.CHECKPOINT, [translate.CARD]),
+}
 
 
 def main() -> None:
@@ -24,13 +27,16 @@ def main() -> None:
     p.add_argument("--force", action="store_true")
     args = p.parse_args()
     for name in args.models:
-        fn, sources = EXPORTERS[name]
+        fn, checkpoint, others = EXPORTERS[name]
+        if not checkpoint.exists():
+            print(f"{name}: no checkpoint at {checkpoint} yet; skipped (the model stays disabled)")
+            continue
         meta = args.out / name / "meta.json"
-        newest = max(p.stat().st_mtime for p in sources if p.exists())
+        newest = max(p.stat().st_mtime for p in [checkpoint, *others] if p.exists())
         if not args.force and meta.exists() and meta.stat().st_mtime >= newest:
             print(f"{name}: up to date ({meta})")
             continue
-        print(f"{name}: exporting {sources[0]} -> {args.out / name}")
+        print(f"{name}: exporting {checkpoint} -> {args.out / name}")
         fn(args.out / name)
 
 

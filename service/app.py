@@ -13,7 +13,7 @@ from service.engine.registry import HANDLERS, Registry
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.routes import hull, system
+from service.routes import hull, system, translate
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("seq2serve")
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(hull.router)
+    app.include_router(translate.router)
     endpoint_models = {cls.endpoint: name for name, cls in HANDLERS.items()}
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)  # outermost: runs first

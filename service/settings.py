@@ -33,6 +33,17 @@ class HullSettings(ModelSettings):
     max_beam_size: int = Field(16, ge=1, le=128)  # largest beam_size a request may ask for
 
 
+class TranslateSettings(ModelSettings):
+    # Off until a trained checkpoint ships (checkpoints/translate.safetensors); tests turn it on.
+    enabled: bool = False
+    max_texts: int = Field(32, ge=1, le=1024)  # texts per request
+    max_source_tokens: int = Field(100, ge=1, le=1000)  # longer texts get 422 (split them into sentences)
+    max_output_tokens: int = Field(200, ge=1, le=1000)  # hard cap on max_length
+    max_beam_size: int = Field(16, ge=1, le=128)
+    length_alpha: float = Field(0.0, ge=0, le=5)  # default length normalization (GNMT alpha) in beam search
+    coverage_beta: float = Field(0.0, ge=0, le=5)  # default coverage penalty weight in beam search
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEQ2SERVE_", env_nested_delimiter="__", extra="ignore")
 
@@ -48,6 +59,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
     drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
     hull: HullSettings = HullSettings()
+    translate: TranslateSettings = TranslateSettings()
 
 
 @lru_cache

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from export.hull import export
-from tests.helpers import tiny_hull_checkpoint
+from export import hull, translate
+from tests.helpers import tiny_hull_checkpoint, tiny_translate_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -16,8 +16,14 @@ def hull_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir(tmp_path_factory: pytest.TempPathFactory, hull_checkpoint: Path) -> Path:
-    """build/models-like folder holding the tiny model's exported graphs (ONNX + TorchScript)."""
+def translate_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_translate_checkpoint(tmp_path_factory.mktemp("ckpt") / "translate.safetensors")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory: pytest.TempPathFactory, hull_checkpoint: Path, translate_checkpoint: Path) -> Path:
+    """build/models-like folder holding the tiny models' exported graphs (ONNX + TorchScript)."""
     root = tmp_path_factory.mktemp("artifacts")
-    export(root / "hull", hull_checkpoint)
+    hull.export(root / "hull", hull_checkpoint)
+    translate.export(root / "translate", translate_checkpoint)
     return root

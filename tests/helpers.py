@@ -36,3 +36,23 @@ class EagerGraphs:
 
 def eager_graphs(checkpoint: Path) -> EagerGraphs:
     return EagerGraphs(load_checkpoint(checkpoint))
+
+
+TRANSLATE_DE = ["ein mann fährt fahrrad .", "eine frau liest ein buch .", "zwei hunde spielen im park .",
+                "ein kind isst einen apfel .", "der mann liest ein buch im park ."]  # fmt: skip
+TRANSLATE_EN = ["a man rides a bike .", "a woman reads a book .", "two dogs play in the park .",
+                "a child eats an apple .", "the man reads a book in the park ."]  # fmt: skip
+
+
+def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained, seeded translation model with vocabularies from a five-sentence corpus."""
+    from models.translate.checkpoint import save_checkpoint as save_translate
+    from models.translate.model import Seq2Seq, Seq2SeqConfig
+    from models.translate.vocab import Vocab
+
+    src = Vocab.build([s.split() for s in TRANSLATE_DE], min_freq=1)
+    tgt = Vocab.build([s.split() for s in TRANSLATE_EN], min_freq=1)
+    torch.manual_seed(seed)
+    cfg = Seq2SeqConfig(len(src), len(tgt), emb=16, enc_hidden=16, dec_hidden=24, attn=16, dropout=0.0)
+    save_translate(Seq2Seq(cfg), src, tgt, path, {"epoch": 0})
+    return path

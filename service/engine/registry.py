@@ -15,12 +15,13 @@ from service.engine.runtimes import RuntimeOptions, make_runtime
 from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
 from service.handlers.hull import HullHandler
+from service.handlers.translate import TranslateHandler
 from service.metrics import Metrics
 from service.settings import ModelSettings, Settings
 
 log = logging.getLogger("seq2serve")
 
-HANDLERS: dict[str, type[Handler[Any, Any]]] = {"hull": HullHandler}
+HANDLERS: dict[str, type[Handler[Any, Any]]] = {"hull": HullHandler, "translate": TranslateHandler}
 
 
 @dataclass
@@ -31,9 +32,15 @@ class ServedModel:
     status: str = "loading"  # loading | ready | failed: <reason>
     batcher: Batcher[Any, Any] | None = None
 
-    async def submit(self, item: Any, timeout_s: float) -> Any:
+    def ready_handler(self) -> Any:
+        """The handler, once loaded; before that (or after a failed load) 503 with the reason."""
         if self.batcher is None or self.status != "ready":
             raise Unavailable(f"model {self.name!r} is not ready ({self.status})", retry_after_s=5)
+        return self.handler
+
+    async def submit(self, item: Any, timeout_s: float) -> Any:
+        self.ready_handler()
+        assert self.batcher is not None
         return await self.batcher.submit(item, timeout_s)
 
 

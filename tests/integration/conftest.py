@@ -10,11 +10,15 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.settings import HullSettings, Settings
+from service.settings import HullSettings, Settings, TranslateSettings
 
 
-def make_settings(artifacts_dir: Path, **hull: object) -> Settings:
-    return Settings(artifacts_dir=artifacts_dir, hull=HullSettings(**{"max_wait_ms": 20, **hull}))  # type: ignore[arg-type]
+def make_settings(artifacts_dir: Path, translate: dict[str, object] | None = None, **hull: object) -> Settings:
+    return Settings(
+        artifacts_dir=artifacts_dir,
+        hull=HullSettings(**{"max_wait_ms": 20, **hull}),  # type: ignore[arg-type]
+        translate=TranslateSettings(**{"enabled": False, "max_wait_ms": 20, **(translate or {})}),  # type: ignore[arg-type]
+    )
 
 
 async def running_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:

@@ -1,0 +1,64 @@
+"""Export the translation model: `encode` and `decode_step` graphs, plus the vocabularies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from export.common import GraphSpec, export_graphs, sha256
+from models.translate.checkpoint import load_checkpoint, read_metadata
+from models.translate.model import Seq2Seq
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT = ROOT / "checkpoints" / "translate.safetensors"
+CARD = ROOT / "models" / "translate" / "card.json"
+
+
+def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
+    cfg = model.cfg
+    c, hd = 2 * cfg.enc_hidden, cfg.dec_hidden
+
+    def encode_inputs(batch: int, s: int) -> tuple[torch.Tensor, ...]:
+        g = torch.Generator().manual_seed(batch * 1000 + s)
+        lengths = torch.full((batch,), s, dtype=torch.int64)
+        lengths[0] = max(1, s - 3)  # one shorter row, so length handling is part of what gets verified
+        src = torch.randint(4, cfg.src_vocab, (batch, s), generator=g)
+        src[0, lengths[0] :] = 0
+        return src, lengths
+
+    def step_inputs(hyps: int, s: int) -> tuple[torch.Tensor, ...]:
+        g = torch.Generator().manual_seed(hyps * 1000 + s)
+        mask = torch.ones(hyps, s, dtype=torch.bool)
+        mask[0, s - 2 :] = False
+        r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+        y = torch.randint(0, cfg.tgt_vocab, (hyps,), generator=g)
+        return y, r(hyps, hd), r(hyps, c), r(hyps, s, c), r(hyps, s, cfg.attn), mask
+
+    def axes(batch: str, rows: list[str], per_token: list[str]) -> dict[str, dict[int, str]]:
+        return {n: {0: batch} for n in rows} | {n: {0: batch, 1: "src_len"} for n in per_token}
+
+    enc_axes = axes("batch", ["src_len", "h0"], ["src", "memory", "keys"])
+    step_axes = axes("hyps", ["y", "h", "ctx", "logp_vocab", "p_gen", "h_out", "ctx_out"], ["memory", "keys", "mask", "attn"])
+    step_outputs = ["logp_vocab", "attn", "p_gen", "h_out", "ctx_out"]
+    return [
+        GraphSpec("encode", model.encoder, ["src", "src_len"], ["memory", "keys", "h0"], enc_axes, encode_inputs),
+        GraphSpec("decode_step", model.step, ["y", "h", "ctx", "memory", "keys", "mask"], step_outputs, step_axes, step_inputs),
+    ]
+
+
+def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:
+    model, src, tgt = load_checkpoint(checkpoint)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src.save(out_dir / "src_vocab.json")
+    tgt.save(out_dir / "tgt_vocab.json")
+    meta = {
+        "model": "translate",
+        "version": read_metadata(checkpoint).get("epoch", "0"),
+        "checkpoint_sha256": sha256(checkpoint),
+        "config": model.cfg.to_dict(),
+        "card": json.loads(CARD.read_text()) if CARD.exists() else {},
+    }
+    return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))

@@ -1,0 +1,112 @@
+"""Multi30k task 1 pairs: reading, tokenizing, and length-bucketed batches with copy targets."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.translate.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab, extend, tokenize
+
+SPLITS = {"train": "train", "val": "val", "test2016": "test_2016_flickr"}
+
+
+def default_data_dir() -> Path:
+    """$SEQ2SERVE_DATA_DIR, else ../shared/data next to the repo (where the team keeps the datasets)."""
+    env = os.environ.get("SEQ2SERVE_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def read_split(data_dir: Path, split: str) -> tuple[list[str], list[str]]:
+    """(german, english) sentences of a split; raises a clear error when the files are missing."""
+    raw = data_dir / "multi30k" / "task1" / "raw"
+    name = SPLITS[split]
+    paths = [raw / f"{name}.{lang}.gz" for lang in ("de", "en")]
+    for p in paths:
+        if not p.exists():
+            raise FileNotFoundError(f"{p} not found: pass --data-dir (see models/translate/MODEL_CARD.md, 'Data')")
+    de, en = (_lines(p) for p in paths)
+    if len(de) != len(en):
+        raise ValueError(f"{split}: {len(de)} German lines but {len(en)} English lines")
+    return de, en
+
+
+def _lines(path: Path) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [ln.rstrip("\n") for ln in f]
+
+
+@dataclass
+class Example:
+    src: list[str]
+    tgt: list[str]
+
+
+def tokenized(data_dir: Path, split: str, max_len: int | None = None) -> list[Example]:
+    de, en = read_split(data_dir, split)
+    pairs = [Example(tokenize(d, "de"), tokenize(e, "en")) for d, e in zip(de, en, strict=True)]
+    if max_len is not None:
+        pairs = [p for p in pairs if len(p.src) <= max_len and len(p.tgt) <= max_len]
+    return pairs
+
+
+@dataclass
+class Batch:
+    src: np.ndarray  # (B, S) source vocab ids, PAD after each sentence
+    src_len: np.ndarray  # (B,)
+    src_ext: np.ndarray  # (B, S) ids in the target's extended vocabulary (copy targets)
+    tgt_in: np.ndarray  # (B, T) <s> + target ids (OOV -> <unk>): decoder inputs
+    tgt_out: np.ndarray  # (B, T) target extended ids + </s>: what the model must predict
+    n_oov: int  # widest extended vocabulary in the batch, beyond len(tgt_vocab)
+
+
+def make_batch(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab) -> Batch:
+    b = len(examples)
+    s = max(len(e.src) for e in examples)
+    t = max(len(e.tgt) for e in examples) + 1
+    src = np.full((b, s), PAD_ID, dtype=np.int64)
+    src_ext = np.full((b, s), PAD_ID, dtype=np.int64)
+    tgt_in = np.full((b, t), PAD_ID, dtype=np.int64)
+    tgt_out = np.full((b, t), PAD_ID, dtype=np.int64)
+    n_oov = 0
+    for i, e in enumerate(examples):
+        ext, oovs = extend(e.src, tgt_vocab)
+        n_oov = max(n_oov, len(oovs))
+        src[i, : len(e.src)] = src_vocab.ids(e.src)
+        src_ext[i, : len(e.src)] = ext
+        ids = tgt_vocab.ids(e.tgt)
+        tgt_in[i, : len(ids) + 1] = [BOS_ID, *ids]
+        # A target word outside the vocabulary that appears in the source is learnable by copying.
+        out = [len(tgt_vocab) + oovs.index(w) if (x == UNK_ID and w in oovs) else x for w, x in zip(e.tgt, ids, strict=True)]
+        tgt_out[i, : len(out) + 1] = [*out, EOS_ID]
+    lengths = np.array([len(e.src) for e in examples], dtype=np.int64)
+    return Batch(src, lengths, src_ext, tgt_in, tgt_out, n_oov)
+
+
+def batches(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab, max_tokens: int, seed: int | None) -> Iterator[Batch]:
+    """Batches of similar length (little padding) holding about `max_tokens` target tokens each.
+
+    With a seed, the order of examples within length buckets and of batches is shuffled reproducibly.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    if seed is not None:
+        rng.shuffle(order)
+    order.sort(key=lambda i: (len(examples[i].src), len(examples[i].tgt)))  # stable: shuffled within a length
+    groups: list[list[int]] = [[]]
+    for i in order:
+        width = max(len(examples[j].tgt) for j in [*groups[-1], i]) + 1
+        if groups[-1] and width * (len(groups[-1]) + 1) > max_tokens:
+            groups.append([])
+        groups[-1].append(i)
+    if seed is not None:
+        rng.shuffle(groups)
+    for g in groups:
+        yield make_batch([examples[i] for i in g], src_vocab, tgt_vocab)

@@ -1,0 +1,112 @@
+"""Translate handler: text -> Moses tokens -> ids (+ copy ids) -> batched beam search -> text + alignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from models.translate.search import Hypothesis, TranslateQuery, decode
+from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
+from service.engine.runtimes import Runtime
+from service.errors import InvalidInput
+from service.handlers.base import Handler
+from service.schemas.translate import TextTranslation, TranslateRequest, TranslateResponse, Translation
+from service.settings import TranslateSettings
+
+
+@dataclass(frozen=True)
+class TranslateItem:
+    source: str
+    tokens: list[str]
+    oovs: list[str]  # source words outside the target vocabulary, in extended-id order
+    query: TranslateQuery
+
+
+class _Graphs:
+    """Adapts a Runtime to the `TranslateGraphs` protocol that the search expects."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.run = runtime.run
+
+    def encode(self, src: np.ndarray, src_len: np.ndarray) -> list[np.ndarray]:
+        return self.run("encode", {"src": src, "src_len": src_len})
+
+    def step(
+        self, y: np.ndarray, h: np.ndarray, ctx: np.ndarray, memory: np.ndarray, keys: np.ndarray, mask: np.ndarray
+    ) -> list[np.ndarray]:
+        feeds = {"y": y, "h": h, "ctx": ctx, "memory": memory, "keys": keys, "mask": mask}
+        return self.run("decode_step", {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+
+
+class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
+    name = "translate"
+    endpoint = "/translate"
+    graphs: ClassVar[list[str]] = ["encode", "decode_step"]
+    settings: TranslateSettings
+
+    def load(self, runtime: Runtime) -> None:
+        super().load(runtime)
+        self.src_vocab = Vocab.from_json((self.model_dir / "src_vocab.json").read_text(encoding="utf-8"))
+        self.tgt_vocab = Vocab.from_json((self.model_dir / "tgt_vocab.json").read_text(encoding="utf-8"))
+
+    def validate(self, req: TranslateRequest) -> list[TranslateItem]:
+        s = self.settings
+        texts = [req.text] if isinstance(req.text, str) else req.text
+        if not texts:
+            raise InvalidInput("text: give one string or a non-empty list of strings")
+        if len(texts) > s.max_texts:
+            raise InvalidInput(f"text: {len(texts)} texts is more than this server's limit of {s.max_texts} per request")
+        if req.beam_size > s.max_beam_size:
+            raise InvalidInput(f"beam_size: {req.beam_size} is more than this server's limit of {s.max_beam_size}")
+        if req.n_best > req.beam_size:
+            raise InvalidInput(f"n_best: {req.n_best} is more than beam_size ({req.beam_size}); raise beam_size")
+        if req.max_length is not None and req.max_length > s.max_output_tokens:
+            raise InvalidInput(f"max_length: {req.max_length} is more than this server's limit of {s.max_output_tokens}")
+        return [self._item(i, t, req) for i, t in enumerate(texts)]
+
+    def _item(self, i: int, text: str, req: TranslateRequest) -> TranslateItem:
+        where = "text" if isinstance(req.text, str) else f"text.{i}"
+        tokens = tokenize(text, "de")
+        if not tokens:
+            raise InvalidInput(f"{where}: empty text; give a German sentence")
+        if len(tokens) > self.settings.max_source_tokens:
+            raise InvalidInput(
+                f"{where}: {len(tokens)} tokens is more than this server's limit of {self.settings.max_source_tokens}; "
+                "split the text into sentences and send them as a list"
+            )
+        ext, oovs = extend(tokens, self.tgt_vocab)
+        max_length = req.max_length or min(2 * len(tokens) + 10, self.settings.max_output_tokens)
+        alpha = self.settings.length_alpha if req.length_alpha is None else req.length_alpha
+        beta = self.settings.coverage_beta if req.coverage_beta is None else req.coverage_beta
+        query = TranslateQuery(self.src_vocab.ids(tokens), ext, req.beam_size, req.n_best, max_length, alpha, beta)
+        return TranslateItem(text, tokens, oovs, query)
+
+    def example(self) -> TranslateItem:
+        tokens = ["Ein", "Mann", "fährt", "Fahrrad", "."]
+        ext, oovs = extend(tokens, self.tgt_vocab)
+        return TranslateItem("Ein Mann fährt Fahrrad.", tokens, oovs, TranslateQuery(self.src_vocab.ids(tokens), ext, 2, 1, 20))
+
+    def predict(self, items: list[TranslateItem]) -> list[list[Hypothesis]]:
+        return decode(_Graphs(self.runtime), [it.query for it in items], len(self.tgt_vocab))  # type: ignore[arg-type]
+
+    def respond(self, items: list[TranslateItem], outputs: list[list[Hypothesis]], req: TranslateRequest) -> TranslateResponse:
+        results = [self._text_result(it, hyps, req) for it, hyps in zip(items, outputs, strict=True)]
+        return TranslateResponse(results=results, model=self.name, version=self.version)
+
+    def _text_result(self, item: TranslateItem, hyps: list[Hypothesis], req: TranslateRequest) -> TextTranslation:
+        words = self.tgt_vocab.itos + item.oovs
+        v = len(self.tgt_vocab)
+        translations = []
+        for hyp in hyps:
+            tokens = [words[i] for i in hyp.ids]
+            translations.append(Translation(
+                text=detokenize(tokens, "en"), tokens=tokens, copied=[i >= v for i in hyp.ids], finished=hyp.finished,
+                log_prob=hyp.log_prob if req.return_scores else None, score=hyp.score if req.return_scores else None,
+                alignment=[a.astype(np.float64).round(5).tolist() for a in hyp.attention] if req.return_alignment else None,
+            ))  # fmt: skip
+        unknown = [w for w, i in zip(item.tokens, item.query.src, strict=True) if i == UNK_ID]
+        return TextTranslation(
+            source=item.source, source_tokens=item.tokens, unknown_source_tokens=unknown, translations=translations
+        )

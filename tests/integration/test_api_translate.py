@@ -1,0 +1,81 @@
+"""POST /translate in process, on a tiny seeded model: shapes, batching, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.app import create_app
+from tests.integration.conftest import make_settings, running_client
+
+SENTENCES = ["ein mann fährt fahrrad .", "zwei hunde spielen im park .", "Jürgen liest ein buch .", "ein kind"]
+
+
+@pytest.fixture
+async def tclient(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(artifacts_dir, translate={"enabled": True, "max_source_tokens": 12, "max_texts": 4})
+    async for c in running_client(create_app(settings)):
+        yield c
+
+
+async def test_translate_with_alignment_and_scores(tclient: httpx.AsyncClient) -> None:
+    body = {"text": "Jürgen liest ein buch .", "beam_size": 3, "n_best": 2, "return_alignment": True, "return_scores": True}
+    r = await tclient.post("/translate", json=body)
+    assert r.status_code == 200, r.text
+    result = r.json()["results"][0]
+    assert result["source_tokens"] == ["Jürgen", "liest", "ein", "buch", "."]
+    assert result["unknown_source_tokens"] == ["Jürgen"]
+    hyps = result["translations"]
+    assert 1 <= len(hyps) <= 2 and hyps[0]["score"] >= hyps[-1]["score"]
+    for h in hyps:
+        rows = len(h["tokens"]) + int(h["finished"])
+        assert len(h["alignment"]) == rows and all(len(row) == 5 for row in h["alignment"])
+        assert all(abs(sum(row) - 1) < 1e-3 for row in h["alignment"])
+        assert len(h["copied"]) == len(h["tokens"])
+
+
+async def test_list_input_keeps_order_and_batching_matches_single(tclient: httpx.AsyncClient) -> None:
+    together = await tclient.post("/translate", json={"text": SENTENCES, "beam_size": 2})
+    assert together.status_code == 200
+    batched = [r["translations"][0]["tokens"] for r in together.json()["results"]]
+    concurrent = await asyncio.gather(*(tclient.post("/translate", json={"text": s, "beam_size": 2}) for s in SENTENCES))
+    single = [(await tclient.post("/translate", json={"text": s, "beam_size": 2})).json() for s in SENTENCES]
+    assert [r.json()["results"][0]["source"] for r in concurrent] == SENTENCES
+    assert batched == [r.json()["results"][0]["translations"][0]["tokens"] for r in concurrent]
+    assert batched == [s["results"][0]["translations"][0]["tokens"] for s in single]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"text": ""}, "empty text"),
+        ({"text": "   "}, "empty text"),
+        ({"text": ["ein mann", ""]}, "text.1: empty text"),
+        ({"text": []}, "non-empty list"),
+        ({"text": " ".join(["wort"] * 13)}, "split the text into sentences"),
+        ({"text": ["a"] * 5}, "limit of 4 per request"),
+        ({"text": "ein mann", "beam_size": 2, "n_best": 3}, "n_best"),
+        ({"text": "ein mann", "beam_size": 0}, "beam_size"),
+        ({"text": "ein mann", "beam_size": 99}, "limit of 16"),
+        ({"text": "ein mann", "max_length": 5000}, "max_length"),
+        ({"text": 42}, "text"),
+        ({"text": ["ok", 3]}, "text"),
+        ({"txt": "ein mann"}, "text"),
+    ],
+)
+async def test_bad_input_gets_422(tclient: httpx.AsyncClient, body: dict, fragment: str) -> None:
+    r = await tclient.post("/translate", json=body)
+    assert r.status_code == 422, r.text
+    assert fragment in r.json()["error"]["message"]
+
+
+async def test_listed_in_models_and_disabled_by_default(tclient: httpx.AsyncClient, artifacts_dir: Path) -> None:
+    names = [m["name"] for m in (await tclient.get("/v1/models")).json()["models"]]
+    assert names == ["hull", "translate"]
+    async for c in running_client(create_app(make_settings(artifacts_dir))):
+        r = await c.post("/translate", json={"text": "ein mann"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"

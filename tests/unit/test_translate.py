@@ -1,0 +1,134 @@
+"""Translation: tokenization, vocabulary, copy ids, search invariants on a tiny seeded model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.translate.checkpoint import load_checkpoint
+from models.translate.data import Example, make_batch
+from models.translate.model import reverse_within_length
+from models.translate.search import TranslateQuery, decode
+from models.translate.vocab import EOS_ID, UNK_ID, Vocab, detokenize, extend, tokenize
+
+
+class EagerTranslate:
+    def __init__(self, checkpoint: Path) -> None:
+        self.model, self.src, self.tgt = load_checkpoint(checkpoint)
+
+    @torch.no_grad()
+    def encode(self, src: np.ndarray, src_len: np.ndarray) -> list[np.ndarray]:
+        return [t.numpy() for t in self.model.encoder(torch.from_numpy(src), torch.from_numpy(src_len))]
+
+    @torch.no_grad()
+    def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return [t.numpy() for t in self.model.step(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))]
+
+    def query(self, text: str, **kw: object) -> TranslateQuery:
+        tokens = text.split()
+        ext, _ = extend(tokens, self.tgt)
+        return TranslateQuery(self.src.ids(tokens), ext, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Ein Mann fährt Fahrrad.", "de"), ("Zwei Hunde, ein Ball: „Spiel!“", "de"), ("Die Straße ist 3,5 km lang.", "de"),
+     ("A man's bike (new) isn't red.", "en"), ('She says: "Hello, world!"', "en"), ("It costs $3.50 - or 4 €.", "en")],
+)  # fmt: skip
+def test_tokenization_round_trip(text: str, lang: str) -> None:
+    assert detokenize(tokenize(text, lang), lang) == text
+
+
+def test_vocab_is_deterministic_and_round_trips() -> None:
+    sents = [["b", "a", "c"], ["a", "b"], ["a"]]
+    v = Vocab.build(sents, min_freq=2)
+    assert v.itos[4:] == ["a", "b"]  # by frequency, then alphabetical; "c" below min_freq
+    assert Vocab.from_json(v.to_json()).itos == v.itos
+    assert v.ids(["a", "zzz"]) == [4, UNK_ID]
+
+
+def test_extended_ids_give_each_unknown_word_its_own_slot() -> None:
+    tgt = Vocab.build([["a", "man"]], min_freq=1)
+    ids, oovs = extend(["a", "Jürgen", "man", "Jürgen", "Zoë"], tgt)
+    assert oovs == ["Jürgen", "Zoë"]
+    assert ids == [tgt.stoi["a"], len(tgt), tgt.stoi["man"], len(tgt), len(tgt) + 1]
+
+
+def test_copy_targets_in_a_batch() -> None:
+    src = Vocab.build([["ein", "mann"]], 1)
+    tgt = Vocab.build([["a", "man"]], 1)
+    b = make_batch([Example(["ein", "Jürgen"], ["a", "Jürgen"])], src, tgt)
+    # Neither source word is an English word: "ein" gets extended id V, "Jürgen" V + 1.
+    assert b.src[0, 1] == UNK_ID and b.src_ext[0].tolist() == [len(tgt), len(tgt) + 1]
+    assert b.tgt_in[0, 2] == UNK_ID  # the decoder reads it as <unk>...
+    assert b.tgt_out[0, 1] == len(tgt) + 1 and b.tgt_out[0, 2] == EOS_ID  # ...but must produce the copy
+    assert b.n_oov == 2
+
+
+def test_reverse_within_length_keeps_padding_at_the_end() -> None:
+    idx = reverse_within_length(torch.tensor([3, 1]), 4)
+    assert idx.tolist() == [[2, 1, 0, 3], [0, 1, 2, 3]]
+
+
+def test_beam_one_equals_greedy_and_nbest_is_sorted(translate_checkpoint: Path) -> None:
+    g = EagerTranslate(translate_checkpoint)
+    for text in ["ein mann fährt fahrrad .", "zwei hunde spielen im park ."]:
+        greedy = decode(g, [g.query(text, max_length=12)], len(g.tgt))[0][0]
+        beam1 = decode(g, [g.query(text, beam_size=1, max_length=12)], len(g.tgt))[0][0]
+        assert greedy.ids == beam1.ids and greedy.log_prob == pytest.approx(beam1.log_prob)
+        nbest = decode(g, [g.query(text, beam_size=4, n_best=4, max_length=12)], len(g.tgt))[0]
+        assert 1 <= len(nbest) <= 4
+        assert [h.score for h in nbest] == sorted((h.score for h in nbest), reverse=True)
+
+
+def test_batched_equals_single_and_alignment_shape(translate_checkpoint: Path) -> None:
+    g = EagerTranslate(translate_checkpoint)
+    qs = [g.query(t, beam_size=3, n_best=2, max_length=10, alpha=0.6, beta=0.2)
+          for t in ["ein kind isst einen apfel .", "ein mann", "der mann liest ein buch im park ."]]  # fmt: skip
+    together = decode(g, qs, len(g.tgt))
+    for q, res in zip(qs, together, strict=True):
+        alone = decode(g, [q], len(g.tgt))
+        assert [h.ids for h in alone[0]] == [h.ids for h in res]
+        for a, b in zip(alone[0], res, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-4)
+            att = np.stack(b.attention)
+            assert att.shape == (len(b.ids) + int(b.finished), len(q.src))
+            np.testing.assert_allclose(att.sum(axis=1), 1.0, atol=1e-5)
+            np.testing.assert_allclose(np.stack(a.attention), att, atol=1e-5)
+
+
+class CopyingGraphs:
+    """A fake decoder that always copies: p_gen = 0, attention on source position `step`."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.v = vocab_size
+
+    def encode(self, src: np.ndarray, src_len: np.ndarray) -> list[np.ndarray]:
+        b, s = src.shape
+        return [np.zeros((b, s, 2), np.float32), np.zeros((b, s, 2), np.float32), np.zeros((b, 3), np.float32)]
+
+    def step(
+        self, y: np.ndarray, h: np.ndarray, ctx: np.ndarray, memory: np.ndarray, keys: np.ndarray, mask: np.ndarray
+    ) -> list[np.ndarray]:
+        n, s = mask.shape
+        t = int(h[0, 0])  # the step counter rides in the hidden state
+        attn = np.zeros((n, s), np.float32)
+        attn[:, min(t, s - 1)] = 1.0
+        logp = np.full((n, self.v), -30.0, np.float32)
+        logp[:, EOS_ID] = 0.0
+        p_gen = np.full(n, 1.0 if t >= s else 0.0, np.float32)  # past the source: generate </s>
+        return [logp, attn, p_gen, h + 1, ctx]
+
+
+def test_copy_mechanism_emits_out_of_vocabulary_names() -> None:
+    tgt = Vocab.build([["a", "man"]], 1)
+    tokens = ["Jürgen", "und", "Zoë"]
+    ext, oovs = extend(tokens, tgt)
+    q = TranslateQuery([UNK_ID] * 3, ext, beam_size=2, max_length=10)
+    best = decode(CopyingGraphs(len(tgt)), [q], len(tgt))[0][0]
+    words = tgt.itos + oovs
+    assert [words[i] for i in best.ids] == tokens
+    assert best.finished and best.copy_prob[:3] == [1.0, 1.0, 1.0]
