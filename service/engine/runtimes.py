@@ -96,3 +96,24 @@ def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: Runtime
     if kind == "torchscript":
         return TorchScriptRuntime(model_dir, graphs, options)
     raise ValueError(f"unknown runtime {kind!r}: expected 'onnx' or 'torchscript'")
+
+
+class EncoderDecoderGraphs:
+    """`encode(*arrays)` and `step(*arrays)` over a runtime: the interface every search calls.
+
+    Positional arguments are matched to the graph's input names recorded in meta.json at export.
+    """
+
+    def __init__(self, runtime: Runtime, meta: dict[str, Any]) -> None:
+        self._runtime = runtime
+        self._inputs = {g: meta["graphs"][g]["inputs"] for g in ("encode", "decode_step")}
+
+    def _call(self, graph: str, arrays: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+        feeds = {n: np.ascontiguousarray(a) for n, a in zip(self._inputs[graph], arrays, strict=True)}
+        return self._runtime.run(graph, feeds)
+
+    def encode(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return self._call("encode", arrays)
+
+    def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return self._call("decode_step", arrays)

@@ -9,6 +9,7 @@ import numpy as np
 
 from models.hull.geometry import is_simple_polygon, polygon_area, rotate_to_lowest
 from models.hull.search import HullQuery, HullResult, decode
+from service.engine.runtimes import EncoderDecoderGraphs
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.hull import HullRequest, HullResponse, HullStep
@@ -23,22 +24,6 @@ class HullItem:
     points: np.ndarray  # (n, 2) float64, as given: coordinates are reported in these units
     unit: np.ndarray  # (n, 2) float64 in the unit square: geometry checks run here, free of overflow
     scale: float  # input units per unit-square unit: areas scale by its square
-
-
-class _Graphs:
-    """Adapts a Runtime to the `HullGraphs` protocol that the search expects."""
-
-    def __init__(self, handler: HullHandler) -> None:
-        self.run = handler.runtime.run  # type: ignore[union-attr]
-
-    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
-        return self.run("encode", {"points": points, "valid": valid})
-
-    def step(
-        self, x: np.ndarray, h: np.ndarray, gk: np.ndarray, gv: np.ndarray, pk: np.ndarray, valid: np.ndarray
-    ) -> list[np.ndarray]:
-        feeds = {"x": x, "h": h, "glimpse_k": gk, "glimpse_v": gv, "pointer_k": pk, "valid": valid}
-        return self.run("decode_step", {k: np.ascontiguousarray(v) for k, v in feeds.items()})
 
 
 def normalize(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -91,8 +76,8 @@ class HullHandler(Handler[HullItem, HullResult]):
         points = rng.random((20, 2))
         return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points, points, 1.0)
 
-    def graphs_adapter(self) -> _Graphs:
-        return _Graphs(self)
+    def graphs_adapter(self) -> EncoderDecoderGraphs:
+        return EncoderDecoderGraphs(self.runtime, self.meta)  # type: ignore[arg-type]
 
     def predict(self, items: list[HullItem]) -> list[HullResult]:
         return decode(self.graphs_adapter(), [it.query for it in items])

@@ -9,7 +9,7 @@ import numpy as np
 
 from models.translate.search import Hypothesis, TranslateQuery, decode
 from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
-from service.engine.runtimes import Runtime
+from service.engine.runtimes import EncoderDecoderGraphs, Runtime
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.translate import TextTranslation, TranslateRequest, TranslateResponse, Translation
@@ -22,22 +22,6 @@ class TranslateItem:
     tokens: list[str]
     oovs: list[str]  # source words outside the target vocabulary, in extended-id order
     query: TranslateQuery
-
-
-class _Graphs:
-    """Adapts a Runtime to the `TranslateGraphs` protocol that the search expects."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.run = runtime.run
-
-    def encode(self, src: np.ndarray, src_len: np.ndarray) -> list[np.ndarray]:
-        return self.run("encode", {"src": src, "src_len": src_len})
-
-    def step(
-        self, y: np.ndarray, h: np.ndarray, ctx: np.ndarray, memory: np.ndarray, keys: np.ndarray, mask: np.ndarray
-    ) -> list[np.ndarray]:
-        feeds = {"y": y, "h": h, "ctx": ctx, "memory": memory, "keys": keys, "mask": mask}
-        return self.run("decode_step", {k: np.ascontiguousarray(v) for k, v in feeds.items()})
 
 
 class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
@@ -89,7 +73,8 @@ class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
         return TranslateItem("Ein Mann fährt Fahrrad.", tokens, oovs, TranslateQuery(self.src_vocab.ids(tokens), ext, 2, 1, 20))
 
     def predict(self, items: list[TranslateItem]) -> list[list[Hypothesis]]:
-        return decode(_Graphs(self.runtime), [it.query for it in items], len(self.tgt_vocab))  # type: ignore[arg-type]
+        graphs = EncoderDecoderGraphs(self.runtime, self.meta)  # type: ignore[arg-type]
+        return decode(graphs, [it.query for it in items], len(self.tgt_vocab))
 
     def respond(self, items: list[TranslateItem], outputs: list[list[Hypothesis]], req: TranslateRequest) -> TranslateResponse:
         results = [self._text_result(it, hyps, req) for it, hyps in zip(items, outputs, strict=True)]
