@@ -8,6 +8,9 @@ points, a fixed seeded pool used round-robin, every answer checked. Prints a mar
 on/off throughput ratio per concurrency; `--json` keeps the raw rows.
 
 Note that client and server share this machine's cores: the ratios are the meaningful numbers.
+With `--hey C` (needs Debian's `hey`: apt-get install hey), each configuration is also loaded by
+hey, a Go client that costs far less CPU than the Python one, at concurrency C with one fixed
+30-point body: a cross-check that the Python client is not what limits throughput.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import asyncio
 import json
 import os
 import platform
+import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,32 @@ async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) 
     return rows
 
 
+def hey_rps(url: str, concurrency: int, seconds: float, body_file: Path) -> float:
+    """Requests/s that hey measured in a closed loop (its own summary line)."""
+    cmd = [
+        "hey",
+        "-z",
+        f"{seconds:.0f}s",
+        "-c",
+        str(concurrency),
+        "-m",
+        "POST",
+        "-T",
+        "application/json",
+        "-D",
+        str(body_file),
+        url,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)
+    if any(code != "200" for code, _ in codes):
+        raise RuntimeError(f"hey saw non-200 answers: {codes}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"no Requests/sec in hey's output:\n{out}")
+    return float(match.group(1))
+
+
 def machine() -> str:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())  # fmt: skip
@@ -69,15 +101,23 @@ def main() -> None:
     p.add_argument("--open", type=lambda s: [float(x) for x in s.split(",") if x], default=[50, 100, 200, 400])
     p.add_argument("--artifacts", default="build/models")
     p.add_argument("--json", type=Path)
+    p.add_argument("--hey", type=int, default=0, help="also run hey at this concurrency (0: skip)")
     args = p.parse_args()
+    if args.hey and shutil.which("hey") is None:
+        p.error("--hey needs the hey binary (apt-get install hey)")
     pool = request_pool()
     results: dict[str, list[dict[str, Any]]] = {}
+    hey: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        body_file = Path(tmp) / "body.json"
+        body_file.write_text(json.dumps({"points": np.random.default_rng(3).random((30, 2)).round(5).tolist()}))
         for name, env in CONFIGS.items():
             env = {**env, "SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "SEQ2SERVE_LOG_LEVEL": "warning",
                    "SEQ2SERVE_HULL__MAX_QUEUE": "1024"}  # fmt: skip
             with running_server(env, Path(tmp) / f"{name}.log") as server:
                 results[name] = asyncio.run(sweep(f"{server.url}/hull", pool, args))
+                if args.hey:
+                    hey[name] = hey_rps(f"{server.url}/hull", args.hey, args.duration, body_file)
     print(f"machine: {machine()}\n")
     for name, rows in results.items():
         knobs = ", ".join(f"{k.split('__')[-1].lower()}={v}" for k, v in CONFIGS[name].items())
@@ -88,6 +128,10 @@ def main() -> None:
         if off["mode"] == "closed":
             a, b = off["throughput_rps"], on["throughput_rps"]
             print(f"| {off['concurrency']} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+    if hey:
+        off, on = hey["batching off"], hey["batching on"]
+        print(f"\n### hey, closed loop at concurrency {args.hey}, one 30-point body\n")
+        print(f"| off req/s | on req/s | ratio |\n|---|---|---|\n| {off:.0f} | {on:.0f} | {on / off:.2f}x |")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
 

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = CUDA when the runtime sees a GPU
     ort_intra_op_threads: int = Field(0, ge=0)  # ONNX Runtime threads inside one op (0 = ORT's default)
     ort_inter_op_threads: int = Field(1, ge=0)  # ONNX Runtime threads across ops (0 = ORT's default)
+    ort_allow_spinning: bool = False  # let idle ORT threads busy-wait (faster per op, but steals CPU from HTTP)
     torch_threads: int = Field(0, ge=0)  # TorchScript intra-op threads (0 = torch's default)
     request_timeout_s: float = Field(10.0, gt=0)  # a request still queued after this gets 504
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413

@@ -70,7 +70,7 @@ class Registry:
 
     def _load(self, served: ServedModel) -> None:
         s = self.settings
-        options = RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.torch_threads)
+        options = RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.ort_allow_spinning, s.torch_threads)
         handler = served.handler
         handler.load(make_runtime(served.settings.runtime, handler.model_dir, handler.graphs, options))
         outputs = handler.predict([handler.example()])  # warm-up: first run allocates and plans

@@ -23,6 +23,7 @@ class RuntimeOptions:
     device: str = "auto"  # auto | cpu | cuda
     intra_op_threads: int = 0
     inter_op_threads: int = 1
+    allow_spinning: bool = False
     torch_threads: int = 0
 
 
@@ -58,6 +59,10 @@ class OnnxRuntime:
         so.intra_op_num_threads = options.intra_op_threads
         so.inter_op_num_threads = options.inter_op_threads
         so.log_severity_level = 3  # ORT warns about every fallback node otherwise
+        # Spinning threads keep a core busy between ops; the event loop serving HTTP needs that core.
+        spin = "1" if options.allow_spinning else "0"
+        so.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        so.add_session_config_entry("session.inter_op.allow_spinning", spin)
         self.sessions = {g: ort.InferenceSession(str(model_dir / f"{g}.onnx"), so, providers=providers) for g in graphs}
 
     def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
