@@ -102,11 +102,16 @@ class Batcher(Generic[I, O]):
     async def _loop(self) -> None:
         while True:
             batch = await self._collect()
-            live = self._admit(batch)
-            if live:
-                # Shielded: a batch already computing finishes and its callers get their answers.
-                await asyncio.shield(self._run(live))
-            self._busy = False
+            try:
+                live = self._admit(batch)
+                if live:
+                    # Shielded: a batch already computing finishes and its callers get their answers.
+                    await asyncio.shield(self._run(live))
+            except Exception:  # a bug here must not end the loop and leave every later caller hanging
+                log.exception("batcher %s: unexpected error", self.name)
+                self._fail(batch, InferenceFailed(f"model {self.name!r} failed to compute this request"))
+            finally:
+                self._busy = False
 
     async def _collect(self) -> list[_Pending]:
         first = await self._queue.get()
