@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -166,3 +168,28 @@ async def test_a_model_that_fails_to_load_is_reported_not_ready(tmp_path: Path) 
         r = await c.post("/hull", json={"points": SQUARE})
         assert r.status_code == 503 and r.headers["retry-after"]
         assert (await c.get("/healthz")).status_code == 200
+
+
+async def test_full_queue_gets_503_and_queued_past_deadline_gets_504(artifacts_dir: Path) -> None:
+    settings = make_settings(artifacts_dir, max_batch_size=1, max_wait_ms=0, max_queue=1)
+    settings.request_timeout_s = 0.3
+    app = create_app(settings)
+    async for c in running_client(app):
+        batcher = app.state.registry.models["hull"].batcher
+
+        def slow(items: list, real: Callable[[list], list] = batcher.predict) -> list:
+            time.sleep(0.5)
+            return real(items)
+
+        batcher.predict = slow
+        body = {"points": SQUARE}
+        first = asyncio.create_task(c.post("/hull", json=body))  # computing for 0.5 s
+        await asyncio.sleep(0.1)
+        second = asyncio.create_task(c.post("/hull", json=body))  # queued; its 0.3 s deadline passes
+        await asyncio.sleep(0.05)
+        third = await c.post("/hull", json=body)  # the queue (size 1) is full
+        assert third.status_code == 503 and third.json()["error"]["code"] == "queue_full"
+        assert int(third.headers["retry-after"]) >= 1
+        assert (await first).status_code == 200
+        late = await second
+        assert late.status_code == 504 and late.json()["error"]["code"] == "deadline_exceeded"
