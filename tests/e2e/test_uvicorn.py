@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,15 +39,26 @@ async def test_serves_concurrent_http_requests(server: Server) -> None:
         assert "seq2serve_batch_size_bucket" in (await c.get("/metrics")).text
 
 
+async def in_flight(client: httpx.AsyncClient) -> float:
+    text = (await client.get("/metrics")).text
+    match = re.search(r'seq2serve_in_flight_requests\{endpoint="/hull"\} ([\d.]+)', text)
+    return float(match.group(1)) if match else 0.0
+
+
 async def test_sigterm_drains_in_flight_requests(server: Server) -> None:
     proc = server.proc
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
         inflight = [asyncio.create_task(c.post("/hull", json=body(s))) for s in range(24)]
-        await asyncio.sleep(0.15)  # requests are on the wire and queued or computing
+        deadline = time.monotonic() + 10
+        while await in_flight(c) < 8 and time.monotonic() < deadline:  # wait until the server holds work
+            await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         results = await asyncio.gather(*inflight, return_exceptions=True)
-    statuses = [r.status_code if isinstance(r, httpx.Response) else type(r).__name__ for r in results]
-    assert all(s == 200 for s in statuses), statuses
+    answered = [r for r in results if isinstance(r, httpx.Response)]
+    # A request that had not connected before SIGTERM may be refused; one that had must not be dropped.
+    refused = [r for r in results if isinstance(r, httpx.ConnectError)]
+    assert len(answered) + len(refused) == len(results), [type(r).__name__ for r in results]
+    assert len(answered) >= 8 and all(r.status_code == 200 for r in answered), [r.status_code for r in answered]
     # uvicorn re-raises the captured SIGTERM after a clean shutdown, so -15 is the normal exit here.
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     assert "batchers drained and stopped" in server.log.read_text()
