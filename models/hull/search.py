@@ -171,9 +171,11 @@ def _expand(
     return live
 
 
-def _done(live: list[_Hyp], finished: list[_Hyp], k: int) -> bool:
-    # Log-probabilities only fall, so no live hypothesis can overtake the best finished one.
-    if not live or len(finished) >= k:
+def _done(live: list[_Hyp], finished: list[_Hyp]) -> bool:
+    # Log-probabilities only fall, so no live hypothesis can overtake the best finished one. Stopping
+    # at k finished instead would be wrong here: short (bad) polygons finish first and would fill the
+    # count while the true hull, a longer sequence, is still being extended.
+    if not live:
         return True
     return bool(finished) and max(f.score for f in finished) >= max(h.score for h in live)
 
@@ -203,7 +205,7 @@ def decode(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullResult]:
             if count:
                 sl = slice(start, start + count)
                 live[b] = _expand(queries[b], live[b], logits[sl], logp[sl], h_new[sl], finished[b])
-                if _done(live[b], finished[b], queries[b].beam_size):
+                if _done(live[b], finished[b]):
                     live[b] = []
                 start += count
     return [_result(finished[b], live[b], queries[b]) for b in range(len(queries))]

@@ -83,3 +83,34 @@ def test_convex_mask_rules() -> None:
     assert not m2[6]  # a duplicate of the first vertex
     m3 = convex_mask(pts, [1, 2, 3])
     assert m3[END] and m3[4] and not m3[5]  # (0.5, 0.5) would be a reflex vertex
+
+
+class StepCountingGraphs:
+    """A fake pointer net: at step t it gives point t probability 0.9 and END 0.05 (after step 0).
+
+    The full hull (points 0..n-1, then END) is the most likely sequence, but short sequences that END
+    early finish first: a search that stops once beam_size hypotheses finished returns one of them.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+        b, n, _ = points.shape
+        z = np.zeros((b, n + 1, 2), np.float32)
+        return [z, z, z, z, np.zeros((b, 2), np.float32)]
+
+    def step(self, x: np.ndarray, h: np.ndarray, *rest: np.ndarray) -> list[np.ndarray]:
+        rows, length = h.shape[0], self.n + 1
+        t = int(h[0, 0])
+        p = np.full((rows, length), 0.05 / max(1, length - 2), np.float64)
+        p[:, END] = 0.05 if t > 0 else 1e-6
+        p[:, min(t + 1, length - 1) if t < self.n else END] = 0.9
+        return [np.log(p / p.sum(axis=1, keepdims=True)).astype(np.float32), h + 1]
+
+
+def test_beam_search_does_not_stop_at_the_first_k_short_finishes() -> None:
+    n = 6
+    q = HullQuery(np.random.default_rng(0).random((n, 2)).astype(np.float32), "beam", 4)
+    best = decode(StepCountingGraphs(n), [q])[0]
+    assert best.order == list(range(n)) and best.finished
