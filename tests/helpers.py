@@ -20,22 +20,26 @@ def tiny_hull_checkpoint(path: Path, seed: int = 0) -> Path:
 
 
 class EagerGraphs:
-    """`HullGraphs` over an eager torch model: the reference the exported graphs are compared to."""
+    """`encode` / `step` over eager torch modules: the reference the exported graphs are compared to."""
 
-    def __init__(self, model: PointerNet) -> None:
-        self.model = model.eval()
+    def __init__(self, encoder: torch.nn.Module, step: torch.nn.Module) -> None:
+        self.encoder, self.step_module = encoder.eval(), step.eval()
 
-    @torch.no_grad()
-    def encode(self, points: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
-        return [t.numpy() for t in self.model.encoder(torch.from_numpy(points), torch.from_numpy(valid))]
+    @staticmethod
+    def _run(module: torch.nn.Module, arrays: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+        with torch.no_grad():
+            return [t.numpy() for t in module(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))]
 
-    @torch.no_grad()
+    def encode(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return self._run(self.encoder, arrays)
+
     def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        return [t.numpy() for t in self.model.step(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))]
+        return self._run(self.step_module, arrays)
 
 
 def eager_graphs(checkpoint: Path) -> EagerGraphs:
-    return EagerGraphs(load_checkpoint(checkpoint))
+    model = load_checkpoint(checkpoint)
+    return EagerGraphs(model.encoder, model.step)
 
 
 TRANSLATE_DE = ["ein mann fährt fahrrad .", "eine frau liest ein buch .", "zwei hunde spielen im park .",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from models.hull.checkpoint import load_checkpoint
 from models.hull.search import END, HullQuery, convex_mask, decode
 from models.hull.torch_search import greedy_positions
 from tests.helpers import eager_graphs
@@ -32,7 +33,7 @@ def test_numpy_greedy_matches_torch_greedy(hull_checkpoint: Path) -> None:
     g = eager_graphs(hull_checkpoint)
     q = queries(2, [12])[0]
     ours = decode(g, [q])[0]
-    ref = greedy_positions(g.model, torch.from_numpy(q.points[None]), max_steps=13)[0]
+    ref = greedy_positions(load_checkpoint(hull_checkpoint), torch.from_numpy(q.points[None]), max_steps=13)[0]
     expected = [int(p) - 1 for p in ref[: len(ours.order)]]
     assert ours.order == expected
     if ours.finished:

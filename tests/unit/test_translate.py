@@ -13,19 +13,13 @@ from models.translate.data import Example, make_batch
 from models.translate.model import reverse_within_length
 from models.translate.search import TranslateQuery, decode
 from models.translate.vocab import EOS_ID, UNK_ID, Vocab, detokenize, extend, tokenize
+from tests.helpers import EagerGraphs
 
 
-class EagerTranslate:
+class EagerTranslate(EagerGraphs):
     def __init__(self, checkpoint: Path) -> None:
-        self.model, self.src, self.tgt = load_checkpoint(checkpoint)
-
-    @torch.no_grad()
-    def encode(self, src: np.ndarray, src_len: np.ndarray) -> list[np.ndarray]:
-        return [t.numpy() for t in self.model.encoder(torch.from_numpy(src), torch.from_numpy(src_len))]
-
-    @torch.no_grad()
-    def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        return [t.numpy() for t in self.model.step(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))]
+        model, self.src, self.tgt = load_checkpoint(checkpoint)
+        super().__init__(model.encoder, model.step)
 
     def query(self, text: str, **kw: object) -> TranslateQuery:
         tokens = text.split()
