@@ -39,5 +39,6 @@ def translate_tokens(model: Seq2Seq, examples: list[Example], src: Vocab, tgt: V
         for ex, ids in zip(chunk, greedy(model, batch, max_len=2 * batch.src.shape[1] + 10), strict=True):
             _, oovs = extend(ex.src, tgt)
             words = tgt.itos + oovs
-            results.append([words[j] for j in ids])
+            # The same per-sentence limit as the server's default, so validation BLEU matches serving.
+            results.append([words[j] for j in ids[: 2 * len(ex.src) + 10]])
     return results
