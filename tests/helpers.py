@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,15 @@ import torch
 
 from models.hull.checkpoint import load_checkpoint, save_checkpoint
 from models.hull.model import PointerNet, PointerNetConfig
+
+
+async def until(condition: Callable[[], object], timeout_s: float = 10) -> None:
+    """Wait (polling) until `condition()` is truthy: tests wait for states, not for fixed sleeps."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.002)
+
 
 TINY = PointerNetConfig(d_model=32, n_heads=4, n_layers=1, d_ff=64)
 

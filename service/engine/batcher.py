@@ -71,6 +71,11 @@ class Batcher(Generic[I, O]):
     def depth(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def busy(self) -> bool:
+        """A batch is forming or computing."""
+        return self._busy
+
     async def submit(self, item: I, timeout_s: float) -> O:
         """Queue one item and wait for its output."""
         if self._closing:

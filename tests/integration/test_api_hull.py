@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from service.app import create_app
+from tests.helpers import until
 from tests.integration.conftest import make_settings, running_client
 
 SQUARE = [[0, 0], [1, 0], [0.5, 0.4], [1, 1], [0, 1]]
@@ -184,9 +185,9 @@ async def test_full_queue_gets_503_and_queued_past_deadline_gets_504(artifacts_d
         batcher.predict = slow
         body = {"points": SQUARE}
         first = asyncio.create_task(c.post("/hull", json=body))  # computing for 0.5 s
-        await asyncio.sleep(0.1)
+        await until(lambda b=batcher: b.busy)
         second = asyncio.create_task(c.post("/hull", json=body))  # queued; its 0.3 s deadline passes
-        await asyncio.sleep(0.05)
+        await until(lambda b=batcher: b.depth == 1)
         third = await c.post("/hull", json=body)  # the queue (size 1) is full
         assert third.status_code == 503 and third.json()["error"]["code"] == "queue_full"
         assert int(third.headers["retry-after"]) >= 1

@@ -12,6 +12,7 @@ import pytest
 from service.engine.batcher import Batcher, BatchSettings
 from service.errors import DeadlineExceeded, InferenceFailed, InvalidInput, QueueFull, Unavailable
 from service.metrics import Metrics
+from tests.helpers import until
 
 
 class FakeModel:
@@ -69,9 +70,10 @@ async def test_event_loop_stays_responsive_during_compute() -> None:
 
 
 async def test_full_queue_rejects_at_once_with_503() -> None:
-    b = await started(FakeModel(delay_s=0.2), max_batch_size=1, max_wait_ms=0, max_queue=2)
+    model = FakeModel(delay_s=0.2)
+    b = await started(model, max_batch_size=1, max_wait_ms=0, max_queue=2)
     first = asyncio.create_task(b.submit(0, 5))
-    await asyncio.sleep(0.05)  # the first request is now computing, out of the queue
+    await until(lambda: model.batches)  # the first request is now computing, out of the queue
     queued = [asyncio.create_task(b.submit(i, 5)) for i in (1, 2)]
     await asyncio.sleep(0)
     with pytest.raises(QueueFull) as info:
@@ -85,7 +87,7 @@ async def test_request_past_its_deadline_in_the_queue_gets_504_and_is_not_comput
     model = FakeModel(delay_s=0.2)
     b = await started(model, max_batch_size=1, max_wait_ms=0)
     slow = asyncio.create_task(b.submit(0, 5))
-    await asyncio.sleep(0.02)
+    await until(lambda: model.batches)
     with pytest.raises(DeadlineExceeded):
         await b.submit(1, 0.05)  # waits ~0.2 s behind the first, deadline 0.05 s
     await slow
@@ -124,9 +126,9 @@ async def test_cancelled_request_is_dropped_before_compute() -> None:
     model = FakeModel(delay_s=0.2)
     b = await started(model, max_batch_size=1, max_wait_ms=0)
     busy = asyncio.create_task(b.submit(0, 5))
-    await asyncio.sleep(0.02)
+    await until(lambda: model.batches)
     gone = asyncio.create_task(b.submit(99, 5))
-    await asyncio.sleep(0.02)
+    await until(lambda: b.depth == 1)
     gone.cancel()  # what the route sees when the client disconnects
     await busy
     assert await b.submit(1, 5) == 2
@@ -146,9 +148,10 @@ async def test_stop_drains_queued_work_then_refuses_new_work() -> None:
 
 
 async def test_stop_past_drain_timeout_fails_leftovers_instead_of_hanging() -> None:
-    b = await started(FakeModel(delay_s=0.3), max_batch_size=1, max_wait_ms=0)
+    model = FakeModel(delay_s=0.3)
+    b = await started(model, max_batch_size=1, max_wait_ms=0)
     pending = [asyncio.create_task(b.submit(i, 5)) for i in range(4)]
-    await asyncio.sleep(0.01)
+    await until(lambda: model.batches)
     await b.stop(drain_timeout_s=0.05)
     results = await asyncio.gather(*pending, return_exceptions=True)
     assert results[0] == 0  # the running batch finished
