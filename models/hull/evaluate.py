@@ -48,7 +48,7 @@ def evaluate_set(handler: HullHandler, points: np.ndarray, mode: Mode, beam: int
     results: list[HullResult] = []
     for start in range(0, len(points), CHUNK):
         queries = [HullQuery(p, mode, beam) for p in points[start : start + CHUNK]]
-        results += decode(handler.graphs_adapter(), queries)
+        results += decode(handler.graph_runner(), queries)
     scored = [score(p.astype(np.float64), r) for p, r in zip(points, results, strict=True)]
     areas = [a for _, a in scored if a is not None]
     return {

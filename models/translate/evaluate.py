@@ -18,10 +18,10 @@ from typing import Any
 import sacrebleu
 
 from models.translate.data import default_data_dir, read_split
-from models.translate.search import TranslateQuery, decode
-from models.translate.vocab import detokenize, extend, tokenize
-from service.engine.runtimes import EncoderDecoderGraphs, RuntimeOptions, make_runtime, read_meta
+from models.translate.vocab import detokenize
+from service.engine.runtimes import RuntimeOptions, make_runtime, read_meta
 from service.handlers.translate import TranslateHandler
+from service.schemas.translate import TranslateRequest
 from service.settings import TranslateSettings
 
 SEARCHES: dict[str, dict[str, float]] = {
@@ -30,24 +30,22 @@ SEARCHES: dict[str, dict[str, float]] = {
     "beam5_lp": {"beam_size": 5, "alpha": 0.6},
     "beam5_lp_cov": {"beam_size": 5, "alpha": 0.6, "beta": 0.2},
 }
-CHUNK = 64
+CHUNK = 32  # texts per call: the server's default per-request limit
 
 
 def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> tuple[list[str], int]:
-    """Detokenized translations, and how many output tokens were copies of unknown source words."""
-    graphs = EncoderDecoderGraphs(handler.runtime, handler.meta)  # type: ignore[arg-type]
+    """Detokenized translations, and how many output tokens were copies of unknown source words.
+
+    Requests go through the handler's own validation and prediction, exactly as the server builds them.
+    """
     v = len(handler.tgt_vocab)
     out, copies = [], 0
     for start in range(0, len(sentences), CHUNK):
-        chunk = [tokenize(s, "de") for s in sentences[start : start + CHUNK]]
-        queries, oov_lists = [], []
-        for tokens in chunk:
-            ext, oovs = extend(tokens, handler.tgt_vocab)
-            oov_lists.append(oovs)
-            queries.append(TranslateQuery(handler.src_vocab.ids(tokens), ext, int(search["beam_size"]), 1,
-                                          2 * len(tokens) + 10, search.get("alpha", 0.0), search.get("beta", 0.0)))  # fmt: skip
-        for hyps, oovs in zip(decode(graphs, queries, v), oov_lists, strict=True):
-            words = handler.tgt_vocab.itos + oovs
+        req = TranslateRequest(text=sentences[start : start + CHUNK], beam_size=int(search["beam_size"]),
+                               length_alpha=search.get("alpha", 0.0), coverage_beta=search.get("beta", 0.0))  # fmt: skip
+        items = handler.validate(req)
+        for item, hyps in zip(items, handler.predict(items), strict=True):
+            words = handler.tgt_vocab.itos + item.oovs
             copies += sum(i >= v for i in hyps[0].ids)
             out.append(detokenize([words[i] for i in hyps[0].ids], "en"))
     return out, copies

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from service.engine.runtimes import Runtime, read_meta
+from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
 
 Item = TypeVar("Item")
 Output = TypeVar("Output")
@@ -34,6 +34,12 @@ class Handler(ABC, Generic[Item, Output]):
     def load(self, runtime: Runtime) -> None:
         self.meta = read_meta(self.model_dir)
         self.runtime = runtime
+
+    def graph_runner(self) -> EncoderDecoderGraphs:
+        """`encode` / `step` over this model's runtime: what its search calls."""
+        if self.runtime is None:
+            raise RuntimeError(f"model {self.name!r} is not loaded")
+        return EncoderDecoderGraphs(self.runtime, self.meta)
 
     @property
     def version(self) -> str:

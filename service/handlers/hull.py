@@ -9,7 +9,6 @@ import numpy as np
 
 from models.hull.geometry import is_simple_polygon, polygon_area, rotate_to_lowest
 from models.hull.search import HullQuery, HullResult, decode
-from service.engine.runtimes import EncoderDecoderGraphs
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.hull import HullRequest, HullResponse, HullStep
@@ -76,11 +75,8 @@ class HullHandler(Handler[HullItem, HullResult]):
         points = rng.random((20, 2))
         return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points, points, 1.0)
 
-    def graphs_adapter(self) -> EncoderDecoderGraphs:
-        return EncoderDecoderGraphs(self.runtime, self.meta)  # type: ignore[arg-type]
-
     def predict(self, items: list[HullItem]) -> list[HullResult]:
-        return decode(self.graphs_adapter(), [it.query for it in items])
+        return decode(self.graph_runner(), [it.query for it in items])
 
     def respond(self, item: HullItem, result: HullResult, return_attention: bool) -> HullResponse:
         hull = rotate_to_lowest(canonical_duplicates(item.points, result.order))

@@ -9,7 +9,7 @@ import numpy as np
 
 from models.translate.search import Hypothesis, TranslateQuery, decode
 from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
-from service.engine.runtimes import EncoderDecoderGraphs, Runtime
+from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.translate import TextTranslation, TranslateRequest, TranslateResponse, Translation
@@ -73,8 +73,7 @@ class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
         return TranslateItem("Ein Mann fährt Fahrrad.", tokens, oovs, TranslateQuery(self.src_vocab.ids(tokens), ext, 2, 1, 20))
 
     def predict(self, items: list[TranslateItem]) -> list[list[Hypothesis]]:
-        graphs = EncoderDecoderGraphs(self.runtime, self.meta)  # type: ignore[arg-type]
-        return decode(graphs, [it.query for it in items], len(self.tgt_vocab))
+        return decode(self.graph_runner(), [it.query for it in items], len(self.tgt_vocab))
 
     def respond(self, items: list[TranslateItem], outputs: list[list[Hypothesis]], req: TranslateRequest) -> TranslateResponse:
         results = [self._text_result(it, hyps, req) for it, hyps in zip(items, outputs, strict=True)]
