@@ -5,12 +5,17 @@
 Search settings are compared on val (greedy, beam 5, + length normalization, + coverage penalty); the
 card reports each on every split given, so the setting is chosen on val and test2016 is read once.
 BLEU is corpus sacreBLEU on detokenized output against the raw references (signature printed).
+
+"unseen recall" measures the copy mechanism directly: of the source words outside the target vocabulary
+that also appear in the reference (names, numbers, rare words), the share that appear in the output.
+`--examples` translates sentences with names that are in no training sentence, for the model card.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from typing import Any
 import sacrebleu
 
 from models.translate.data import default_data_dir, read_split
-from models.translate.vocab import detokenize
+from models.translate.vocab import detokenize, tokenize
 from service.engine.runtimes import RuntimeOptions, make_runtime, read_meta
 from service.handlers.translate import TranslateHandler
 from service.schemas.translate import TranslateRequest
@@ -31,24 +36,57 @@ SEARCHES: dict[str, dict[str, float]] = {
     "beam5_lp_cov": {"beam_size": 5, "alpha": 0.6, "beta": 0.2},
 }
 CHUNK = 32  # texts per call: the server's default per-request limit
+# Sentences whose names (and one number) occur in no Multi30k training sentence, for the copy examples.
+UNSEEN_NAMES = [
+    "Ein Mann namens Wojciech spielt Gitarre in Kuala Lumpur.",
+    "Zwei Frauen aus Reykjavík sitzen auf einer Bank.",
+    "Die Fußballmannschaft Borussia Mönchengladbach feiert ihren Sieg.",
+    "Ein Mann aus Ouagadougou verkauft Obst auf dem Markt.",
+    "Ein Hund namens Fridolin rennt über die Wiese.",
+    "Der Läufer mit der Startnummer 4711 überquert die Ziellinie.",
+]
 
 
-def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> tuple[list[str], int]:
-    """Detokenized translations, and how many output tokens were copies of unknown source words.
+def parse_search(name: str) -> dict[str, float]:
+    """A named search, or `beam<k>[_a<alpha>][_b<beta>]` (e.g. beam5_a0.4_b0.1) for sweeps on val."""
+    if name in SEARCHES:
+        return SEARCHES[name]
+    m = re.fullmatch(r"beam(\d+)(?:_a([\d.]+))?(?:_b([\d.]+))?", name)
+    if not m:
+        raise SystemExit(f"unknown search {name!r}: use one of {', '.join(SEARCHES)} or beam<k>[_a<alpha>][_b<beta>]")
+    return {"beam_size": int(m[1]), "alpha": float(m[2] or 0), "beta": float(m[3] or 0)}
+
+
+def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> list[list[str]]:
+    """Best translation of each sentence as output tokens (copied words included).
 
     Requests go through the handler's own validation and prediction, exactly as the server builds them.
     """
-    v = len(handler.tgt_vocab)
-    out, copies = [], 0
+    out = []
     for start in range(0, len(sentences), CHUNK):
         req = TranslateRequest(text=sentences[start : start + CHUNK], beam_size=int(search["beam_size"]),
                                length_alpha=search.get("alpha", 0.0), coverage_beta=search.get("beta", 0.0))  # fmt: skip
         items = handler.validate(req)
         for item, hyps in zip(items, handler.predict(items), strict=True):
             words = handler.tgt_vocab.itos + item.oovs
-            copies += sum(i >= v for i in hyps[0].ids)
-            out.append(detokenize([words[i] for i in hyps[0].ids], "en"))
-    return out, copies
+            out.append([words[i] for i in hyps[0].ids])
+    return out
+
+
+def unseen_recall(handler: TranslateHandler, sources: list[str], refs: list[str], hyps: list[list[str]]) -> tuple[int, int]:
+    """(found, total): source words outside the target vocabulary that the reference keeps, found in the output."""
+    known = set(handler.tgt_vocab.itos)
+    found = total = 0
+    for src, ref, hyp in zip(sources, refs, hyps, strict=True):
+        wanted = {w for w in tokenize(src, "de") if w not in known} & set(tokenize(ref, "en"))
+        total += len(wanted)
+        found += len(wanted & set(hyp))
+    return found, total
+
+
+def print_examples(handler: TranslateHandler) -> None:
+    for src, hyp in zip(UNSEEN_NAMES, translate_all(handler, UNSEEN_NAMES, {"beam_size": 5}), strict=True):
+        print(f"| {src} | {detokenize(hyp, 'en')} |")
 
 
 def main() -> None:
@@ -58,24 +96,33 @@ def main() -> None:
     p.add_argument("--splits", default="val,test2016")
     p.add_argument("--searches", default=",".join(SEARCHES))
     p.add_argument("--card", type=Path, default=Path("models/translate/card.json"))
+    p.add_argument("--examples", action="store_true", help="only translate the unseen-name sentences (beam 5)")
     args = p.parse_args()
     data_dir = args.data_dir or default_data_dir()
     handler = TranslateHandler(args.artifacts, TranslateSettings())
     handler.load(make_runtime("onnx", args.artifacts, handler.graphs, RuntimeOptions(device="cpu")))
+    if args.examples:
+        print_examples(handler)
+        return
     metrics: dict[str, Any] = {}
     signature = ""
-    print("| split | search | BLEU | chrF | copied tokens | seconds |\n|---|---|---|---|---|---|")
+    print("| split | search | BLEU | chrF | copied tokens | unseen recall | seconds |\n|---|---|---|---|---|---|---|")
     for split in args.splits.split(","):
         src, refs = read_split(data_dir, split)
         for name in args.searches.split(","):
             t0 = time.time()
-            hyps, copies = translate_all(handler, src, SEARCHES[name])
+            tokens = translate_all(handler, src, parse_search(name))
+            hyps = [detokenize(t, "en") for t in tokens]
+            copies = sum(w not in handler.tgt_vocab.stoi for t in tokens for w in t)
+            found, total = unseen_recall(handler, src, refs, tokens)
             bleu = sacrebleu.metrics.BLEU()
             b = bleu.corpus_score(hyps, [refs])
             c = sacrebleu.corpus_chrf(hyps, [refs])
             signature = str(bleu.get_signature())
-            metrics[f"{split}_{name}"] = {"bleu": round(b.score, 2), "chrf": round(c.score, 2), "copied_tokens": copies}
-            print(f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {time.time() - t0:.0f} |", flush=True)
+            metrics[f"{split}_{name}"] = {"bleu": round(b.score, 2), "chrf": round(c.score, 2), "copied_tokens": copies,
+                                          "unseen_found": found, "unseen_total": total}  # fmt: skip
+            row = f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {found}/{total} | {time.time() - t0:.0f} |"
+            print(row, flush=True)
     card = {"task": "German->English (Multi30k task 1)", "sacrebleu_signature": signature,
             "checkpoint_sha256": read_meta(args.artifacts).get("checkpoint_sha256"), "metrics": metrics}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")

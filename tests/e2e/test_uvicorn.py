@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server(artifacts_dir: Path, tmp_path: Path) -> Iterator[Server]:
-    env = {"SEQ2SERVE_ARTIFACTS_DIR": str(artifacts_dir), "SEQ2SERVE_HULL__MAX_WAIT_MS": "20", "SEQ2SERVE_LOG_LEVEL": "info"}
+    env = {
+        "SEQ2SERVE_ARTIFACTS_DIR": str(artifacts_dir),
+        "SEQ2SERVE_HULL__MAX_WAIT_MS": "20",
+        "SEQ2SERVE_LOG_LEVEL": "info",
+        "SEQ2SERVE_TRANSLATE__ENABLED": "true",
+    }
     with running_server(env, tmp_path / "server.log", ready_timeout_s=60) as s:
         yield s
 
@@ -62,3 +70,14 @@ async def test_sigterm_drains_in_flight_requests(server: Server) -> None:
     # uvicorn re-raises the captured SIGTERM after a clean shutdown, so -15 is the normal exit here.
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     assert "batchers drained and stopped" in server.log.read_text()
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (Path(__file__).parents[2] / "examples").glob("*.sh")))
+def test_example_scripts_run_against_the_server(server: Server, script: str) -> None:
+    """Every curl example runs, and each answer it prints is JSON (the last one of each is a 422 on purpose)."""
+    path = Path(__file__).parents[2] / "examples" / script
+    done = subprocess.run(["bash", str(path)], env={**os.environ, "SEQ2SERVE_URL": server.url},
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(answers) >= 2 and "error" in answers[-1] and all("error" not in a for a in answers[:-1])

@@ -126,3 +126,16 @@ def test_copy_mechanism_emits_out_of_vocabulary_names() -> None:
     words = tgt.itos + oovs
     assert [words[i] for i in best.ids] == tokens
     assert best.finished and best.copy_prob[:3] == [1.0, 1.0, 1.0]
+
+
+def test_unseen_recall_counts_only_unknown_words_the_reference_keeps() -> None:
+    from types import SimpleNamespace
+
+    from models.translate.evaluate import unseen_recall
+
+    handler = SimpleNamespace(tgt_vocab=Vocab(["<pad>", "<unk>", "<s>", "</s>", "A", "man", "in", "."]))
+    sources = ["Ein Mann in Kuala Lumpur .", "Ein Mann namens Wojciech ."]
+    refs = ["A man in Kuala Lumpur .", "A man called Wojciech ."]
+    hyps = [["A", "man", "in", "Kuala", "."], ["A", "man", "."]]
+    # wanted: {Kuala, Lumpur} and {Wojciech}; "Ein", "Mann", "namens" are unknown too but not in the references
+    assert unseen_recall(handler, sources, refs, hyps) == (1, 3)  # type: ignore[arg-type]
