@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,14 +13,6 @@ import numpy as np
 from models.translate.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab, extend, tokenize
 
 SPLITS = {"train": "train", "val": "val", "test2016": "test_2016_flickr"}
-
-
-def default_data_dir() -> Path:
-    """$SEQ2SERVE_DATA_DIR, else ../shared/data next to the repo (where the team keeps the datasets)."""
-    env = os.environ.get("SEQ2SERVE_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def read_split(data_dir: Path, split: str) -> tuple[list[str], list[str]]:
@@ -55,6 +46,33 @@ def tokenized(data_dir: Path, split: str, max_len: int | None = None) -> list[Ex
     if max_len is not None:
         pairs = [p for p in pairs if len(p.src) <= max_len and len(p.tgt) <= max_len]
     return pairs
+
+
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+
+
+def pseudo_word(rng: random.Random, like: str) -> str:
+    """A made-up name (or number, when `like` is one) that no vocabulary holds."""
+    if like.isdigit():
+        return str(rng.randint(10, 99999))
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize() + rng.choice(["", "n", "s", "k"])
+
+
+def inject_names(examples: list[Example], prob: float, seed: int) -> list[Example]:
+    """Copy augmentation: swap names and numbers that both sides share for made-up ones.
+
+    A word written identically in the German and the English (capitalized mid-sentence, or digits) is
+    almost always a name or a number. Replacing it on both sides by an invented word, with probability
+    `prob` per word, turns it into <unk> for the encoder and a copy target for the decoder: the training
+    signal the copy switch needs, which Multi30k alone gives only a few hundred times.
+    """
+    rng = random.Random(seed)
+    out = []
+    for e in examples:
+        shared = {w for w in e.src if (w.isdigit() or w[:1].isupper()) and w in e.tgt[1:]}
+        swap = {w: pseudo_word(rng, w) for w in sorted(shared) if rng.random() < prob}
+        out.append(Example([swap.get(w, w) for w in e.src], [swap.get(w, w) for w in e.tgt]) if swap else e)
+    return out
 
 
 @dataclass

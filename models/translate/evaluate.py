@@ -22,7 +22,8 @@ from typing import Any
 
 import sacrebleu
 
-from models.translate.data import default_data_dir, read_split
+from models.paths import default_data_dir
+from models.translate.data import read_split
 from models.translate.vocab import detokenize, tokenize
 from service.engine.runtimes import RuntimeOptions, make_runtime, read_meta
 from service.handlers.translate import TranslateHandler

@@ -146,29 +146,51 @@ class Seq2Seq(nn.Module):
         label_smoothing: float = 0.0,
         sample_prob: float = 0.0,
     ) -> torch.Tensor:
-        """Mean token loss. With sample_prob > 0, each decoder input is replaced by the model's own
-        previous prediction with that probability (scheduled sampling, Bengio et al. 2015)."""
+        """Mean token loss (see `teacher_forced_loss`)."""
         memory, keys, h = self.encoder(src, src_len)
-        mask = src != PAD_ID
-        ctx = memory.new_zeros(memory.shape[0], memory.shape[-1])
-        valid = tgt_out != PAD_ID
-        losses = []
-        y = tgt_in[:, 0]
-        for t in range(tgt_in.shape[1]):
-            logp, attn, p_gen, h, ctx = self.step(y, h, ctx, memory, keys, mask)
-            p = final_distribution(logp, attn, p_gen, src_ext, n_oov)
-            logp_final = (p + EPS).log()
-            nll = -logp_final.gather(1, tgt_out[:, t : t + 1]).squeeze(1)
-            if label_smoothing:
-                smooth = -logp_final[:, : self.cfg.tgt_vocab].mean(dim=-1)
-                nll = (1 - label_smoothing) * nll + label_smoothing * smooth
-            losses.append(nll)
-            if t + 1 < tgt_in.shape[1]:
-                y = tgt_in[:, t + 1]
-                if sample_prob > 0:
-                    pred = p.argmax(-1).detach()
-                    pred = torch.where(pred >= self.cfg.tgt_vocab, torch.full_like(pred, UNK_ID), pred)
-                    use = torch.rand(pred.shape, device=pred.device) < sample_prob
-                    y = torch.where(use, pred, y)
-        loss = torch.stack(losses, dim=1)
-        return (loss * valid).sum() / valid.sum()
+        return teacher_forced_loss(self.step, memory, keys, h, src != PAD_ID, src_ext, tgt_in, tgt_out, n_oov,
+                                   label_smoothing, sample_prob)  # fmt: skip
+
+
+def teacher_forced_loss(
+    step: DecoderStep,
+    memory: torch.Tensor,
+    keys: torch.Tensor,
+    h: torch.Tensor,
+    mask: torch.Tensor,
+    src_ext: torch.Tensor,
+    tgt_in: torch.Tensor,
+    tgt_out: torch.Tensor,
+    n_oov: int,
+    label_smoothing: float = 0.0,
+    sample_prob: float = 0.0,
+) -> torch.Tensor:
+    """Mean token loss of a decoder over an encoded batch (any encoder: words here, audio in models/speech).
+
+    With sample_prob > 0, each decoder input is replaced by the model's own previous prediction with that
+    probability (scheduled sampling, Bengio et al. 2015). Without a copy switch p_gen is 1 and src_ext
+    only needs the right shape.
+    """
+    vocab = step.embed.num_embeddings
+    ctx = memory.new_zeros(memory.shape[0], memory.shape[-1])
+    valid = tgt_out != PAD_ID
+    losses = []
+    y = tgt_in[:, 0]
+    for t in range(tgt_in.shape[1]):
+        logp, attn, p_gen, h, ctx = step(y, h, ctx, memory, keys, mask)
+        p = final_distribution(logp, attn, p_gen, src_ext, n_oov)
+        logp_final = (p + EPS).log()
+        nll = -logp_final.gather(1, tgt_out[:, t : t + 1]).squeeze(1)
+        if label_smoothing:
+            smooth = -logp_final[:, :vocab].mean(dim=-1)
+            nll = (1 - label_smoothing) * nll + label_smoothing * smooth
+        losses.append(nll)
+        if t + 1 < tgt_in.shape[1]:
+            y = tgt_in[:, t + 1]
+            if sample_prob > 0:
+                pred = p.argmax(-1).detach()
+                pred = torch.where(pred >= vocab, torch.full_like(pred, UNK_ID), pred)
+                use = torch.rand(pred.shape, device=pred.device) < sample_prob
+                y = torch.where(use, pred, y)
+    loss = torch.stack(losses, dim=1)
+    return (loss * valid).sum() / valid.sum()

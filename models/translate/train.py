@@ -2,6 +2,8 @@
 
     python -m models.translate.train --name main --epochs 20
     python -m models.translate.train --name no_copy --no-copy        # an ablation run
+    python -m models.translate.train --name copyaug --init checkpoints/translate_main.safetensors \
+        --copy-aug 0.5 --lr 2.5e-4 --epochs 4                          # fine-tune with injected names
 
 Resumable: the state (model, optimizer, epoch, batch, best score) is saved to runs/translate/<name>/
 every --save-every batches and at each epoch's end; rerunning the same command continues. Batch order
@@ -20,8 +22,9 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from models.translate.checkpoint import save_checkpoint
-from models.translate.data import batches, default_data_dir, read_split, tokenized
+from models.paths import default_data_dir
+from models.translate.checkpoint import load_checkpoint, save_checkpoint
+from models.translate.data import batches, inject_names, read_split, tokenized
 from models.translate.model import Seq2Seq, Seq2SeqConfig
 from models.translate.torch_search import translate_tokens
 from models.translate.vocab import Vocab, detokenize
@@ -38,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--sample-prob", type=float, default=0.0, help="scheduled sampling: final probability (linear ramp)")
     p.add_argument("--no-copy", action="store_true", help="plain attention decoder, no pointer-generator")
+    p.add_argument("--copy-aug", type=float, default=0.0, help="probability of swapping a shared name/number (see data.py)")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and vocabularies")
     p.add_argument("--min-freq", type=int, default=2)
     p.add_argument("--max-len", type=int, default=50, help="drop training pairs longer than this (tokens)")
     p.add_argument("--seed", type=int, default=1)
@@ -62,9 +67,12 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
-    src = Vocab.build([e.src for e in train], args.min_freq)
-    tgt = Vocab.build([e.tgt for e in train], args.min_freq)
-    model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy))
+    if args.init:
+        model, src, tgt = load_checkpoint(args.init)
+    else:
+        src = Vocab.build([e.src for e in train], args.min_freq)
+        tgt = Vocab.build([e.tgt for e in train], args.min_freq)
+        model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": -1.0, "lr": args.lr, "bad_epochs": 0, "history": []}
     if (run / "state.pt").exists():
@@ -86,7 +94,9 @@ def main() -> None:
             g["lr"] = state["lr"]
         model.train()
         t0, total, count = time.time(), 0.0, 0
-        stream = batches(train, src, tgt, args.max_tokens, seed=args.seed * 1000 + epoch)
+        seed = args.seed * 1000 + epoch
+        examples = inject_names(train, args.copy_aug, seed) if args.copy_aug else train
+        stream = batches(examples, src, tgt, args.max_tokens, seed=seed)
         for i, b in enumerate(itertools.islice(stream, state["batch"], None), start=state["batch"]):
             tensors = [torch.from_numpy(a) for a in (b.src, b.src_len, b.src_ext, b.tgt_in, b.tgt_out)]
             loss = model(*tensors, b.n_oov, args.label_smoothing, sample_prob)

@@ -139,3 +139,16 @@ def test_unseen_recall_counts_only_unknown_words_the_reference_keeps() -> None:
     hyps = [["A", "man", "in", "Kuala", "."], ["A", "man", "."]]
     # wanted: {Kuala, Lumpur} and {Wojciech}; "Ein", "Mann", "namens" are unknown too but not in the references
     assert unseen_recall(handler, sources, refs, hyps) == (1, 3)  # type: ignore[arg-type]
+
+
+def test_inject_names_swaps_shared_names_on_both_sides_only() -> None:
+    from models.translate.data import inject_names
+
+    pairs = [("Ein Mann aus London hat 3 Hunde .", "A man from London has 3 dogs ."), ("Ein Hund rennt .", "A dog runs .")]
+    ex = [Example(de.split(" "), en.split(" ")) for de, en in pairs]
+    out = inject_names(ex, prob=1.0, seed=0)
+    assert out[1] is ex[1]  # nothing shared: untouched
+    name, number = out[0].src[3], out[0].src[5]
+    assert name != "London" and name[0].isupper() and number.isdigit() and number != "3"
+    assert out[0].tgt == ["A", "man", "from", name, "has", number, "dogs", "."]
+    assert inject_names(ex, prob=1.0, seed=0) == out and inject_names(ex, prob=0.0, seed=0) == ex
