@@ -7,7 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from models.translate.search import Hypothesis, TranslateQuery, decode
+from models.beam import Hypothesis
+from models.translate.search import TranslateQuery, decode
 from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
 from service.engine.runtimes import Runtime
 from service.errors import InvalidInput

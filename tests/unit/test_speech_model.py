@@ -83,3 +83,12 @@ def test_a_tiny_model_learns_two_utterances() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 0.2 * first
+
+
+def test_every_vocabulary_uses_the_beam_search_special_ids() -> None:
+    import models.beam as beam
+    import models.speech.data as speech
+    import models.translate.vocab as translate
+
+    for ids in (speech, translate):
+        assert (ids.BOS_ID, ids.EOS_ID, ids.UNK_ID) == (beam.BOS_ID, beam.EOS_ID, beam.UNK_ID)

@@ -1,0 +1,149 @@
+"""Beam search in numpy over an encoded batch and a `decode_step` graph, shared by every attention decoder
+here (translation with its copy switch, speech without one).
+
+One call decodes a batch of inputs, each with its own beam size, n-best and limits: every step runs the
+decoder once for all live hypotheses of all inputs (attention keys were computed once per input by the
+encoder). Scores follow GNMT (Wu et al. 2016): finished hypotheses are ranked by
+    log P(y | x) / lp(y) + cp(x, y),  lp = ((5 + |y|) / 6) ** alpha,  cp = beta * sum_j log(min(sum_t a_tj, 1))
+alpha = beta = 0 gives plain log-probability. beam_size=1 is exactly greedy decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+# Special ids every vocabulary here shares (models/translate/vocab.py, models/speech/data.py).
+BOS_ID, EOS_ID, UNK_ID = 2, 3, 1
+EPS = 1e-9
+
+
+class StepGraph(Protocol):
+    def step(
+        self, y: np.ndarray, h: np.ndarray, ctx: np.ndarray, memory: np.ndarray, keys: np.ndarray, mask: np.ndarray
+    ) -> list[np.ndarray]:
+        """-> logp_vocab (H, V), attn (H, S), p_gen (H,), h (H, Hd), ctx (H, C)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What an encoder gives the search, for a batch of B inputs."""
+
+    memory: np.ndarray  # (B, S, C)
+    keys: np.ndarray  # (B, S, A)
+    h0: np.ndarray  # (B, Hd)
+    lengths: np.ndarray  # (B,) valid memory positions per input
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    beam_size: int = 1
+    n_best: int = 1
+    max_length: int = 100  # output tokens, </s> excluded
+    alpha: float = 0.0  # length normalization exponent
+    beta: float = 0.0  # coverage penalty weight
+    # Copy mechanism: each memory position as an id in the extended vocabulary; None = no copying.
+    copy_ids: tuple[int, ...] | None = None
+
+
+@dataclass
+class Hypothesis:
+    ids: list[int]  # extended target ids, </s> excluded
+    log_prob: float  # sum of token log-probabilities (</s> included when finished)
+    score: float  # the ranking score (see module docstring)
+    finished: bool  # ended with </s> (False: stopped at max_length)
+    attention: list[np.ndarray]  # per output token, </s> included: (S,) weights over source tokens
+    copy_prob: list[float]  # per output token: 1 - p_gen, the weight the copy mechanism had
+
+
+@dataclass
+class _Live:
+    ids: list[int]
+    log_prob: float
+    h: np.ndarray
+    ctx: np.ndarray
+    coverage: np.ndarray  # (S,) summed attention
+    attention: list[np.ndarray] = field(default_factory=list)
+    copy_prob: list[float] = field(default_factory=list)
+
+
+def _finish(hyp: _Live, q: SearchQuery, finished: bool, step_logp: float) -> Hypothesis:
+    log_prob = hyp.log_prob + step_logp
+    length = len(hyp.ids) + (1 if finished else 0)
+    lp = ((5 + length) / 6) ** q.alpha
+    cp = q.beta * float(np.sum(np.log(np.minimum(hyp.coverage, 1.0) + EPS))) if q.beta else 0.0
+    return Hypothesis(hyp.ids, log_prob, log_prob / lp + cp, finished, hyp.attention, hyp.copy_prob)
+
+
+def _final_logp(logp_vocab: np.ndarray, attn: np.ndarray, p_gen: np.ndarray, src_ext: np.ndarray, width: int) -> np.ndarray:
+    """(H, width) log of p_gen * P_vocab + (1 - p_gen) * attention scattered onto the source's ext ids."""
+    h, v = logp_vocab.shape
+    p = np.zeros((h, width), dtype=np.float64)
+    p[:, :v] = p_gen[:, None] * np.exp(logp_vocab)
+    rows = np.repeat(np.arange(h), src_ext.shape[0])
+    np.add.at(p, (rows, np.tile(src_ext, h)), ((1 - p_gen)[:, None] * attn[:, : src_ext.shape[0]]).ravel())
+    return np.log(p + EPS)
+
+
+def _expand(
+    q: SearchQuery, n: int, live: list[_Live], out: list[np.ndarray], vocab_size: int, done: list[Hypothesis]
+) -> list[_Live]:
+    """One beam step for one input of n memory positions; appends finished hypotheses to `done`, returns the
+    new live ones."""
+    logp_vocab, attn, p_gen, h, ctx = out
+    if q.copy_ids is None:
+        logp = logp_vocab.astype(np.float64)
+    else:
+        width = max(vocab_size, max(q.copy_ids) + 1)
+        logp = _final_logp(logp_vocab, attn, p_gen, np.asarray(q.copy_ids), width)
+    k = q.beam_size
+    cands: list[tuple[float, int, int]] = []
+    for i, hyp in enumerate(live):
+        top = [int(np.argmax(logp[i]))] if k == 1 else np.argsort(-logp[i], kind="stable")[:k].tolist()
+        cands += [(hyp.log_prob + float(logp[i, t]), i, t) for t in top]
+    cands.sort(key=lambda c: -c[0])
+    new: list[_Live] = []
+    for total, i, t in cands[:k]:
+        parent = live[i]
+        a = attn[i, :n]
+        child = _Live(parent.ids + ([] if t == EOS_ID else [t]), total, h[i], ctx[i], parent.coverage + a,
+                      [*parent.attention, a], [*parent.copy_prob, float(1 - p_gen[i])])  # fmt: skip
+        if t == EOS_ID:
+            done.append(_finish(child, q, True, 0.0))
+        elif len(child.ids) >= q.max_length:
+            done.append(_finish(child, q, False, 0.0))
+        else:
+            new.append(child)
+    return new
+
+
+def beam_search(graph: StepGraph, enc: Encoded, queries: list[SearchQuery], vocab_size: int) -> list[list[Hypothesis]]:
+    """n-best hypotheses per query, best first."""
+    lengths = enc.lengths.astype(np.int64)
+    mask = np.arange(enc.memory.shape[1])[None, :] < lengths[:, None]
+    c = enc.memory.shape[-1]
+    live = [[_Live([], 0.0, enc.h0[b], np.zeros(c, dtype=np.float32), np.zeros(int(lengths[b])))] for b in range(len(queries))]
+    done: list[list[Hypothesis]] = [[] for _ in queries]
+    gathered: tuple[bytes, list[np.ndarray]] = (b"", [])
+    while any(live):
+        rows = [(b, hyp) for b in range(len(queries)) for hyp in live[b]]
+        idx = np.array([b for b, _ in rows])
+        if gathered[0] != idx.tobytes():  # per-input tensors only move when the set of rows changes
+            gathered = (idx.tobytes(), [enc.memory[idx], enc.keys[idx], mask[idx]])
+        y = np.array([hyp.ids[-1] if hyp.ids else BOS_ID for _, hyp in rows], dtype=np.int64)
+        y[y >= vocab_size] = UNK_ID  # copied words are fed back as <unk>: they have no embedding
+        h = np.stack([hyp.h for _, hyp in rows])
+        ctx = np.stack([hyp.ctx for _, hyp in rows])
+        out = graph.step(y, h, ctx, *gathered[1])
+        start = 0
+        for b, q in enumerate(queries):
+            if live[b]:
+                sl = slice(start, start + len(live[b]))
+                start += len(live[b])
+                live[b] = _expand(q, int(lengths[b]), live[b], [o[sl] for o in out], vocab_size, done[b])
+                if len(done[b]) >= q.beam_size:
+                    live[b] = []
+    return [sorted(d, key=lambda hyp: -hyp.score)[: q.n_best] for d, q in zip(done, queries, strict=True)]
