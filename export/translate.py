@@ -10,24 +10,16 @@ import torch
 
 from export.common import GraphSpec, export_graphs, sha256
 from models.translate.checkpoint import load_checkpoint, read_metadata
-from models.translate.model import Seq2Seq
+from models.translate.model import DecoderStep, Seq2Seq, Seq2SeqConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "checkpoints" / "translate.safetensors"
 CARD = ROOT / "models" / "translate" / "card.json"
 
 
-def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
-    cfg = model.cfg
+def step_spec(step: DecoderStep, cfg: Seq2SeqConfig) -> GraphSpec:
+    """The decoder step graph; speech's speller is the same module over characters."""
     c, hd = 2 * cfg.enc_hidden, cfg.dec_hidden
-
-    def encode_inputs(batch: int, s: int) -> tuple[torch.Tensor, ...]:
-        g = torch.Generator().manual_seed(batch * 1000 + s)
-        lengths = torch.full((batch,), s, dtype=torch.int64)
-        lengths[0] = max(1, s - 3)  # one shorter row, so length handling is part of what gets verified
-        src = torch.randint(4, cfg.src_vocab, (batch, s), generator=g)
-        src[0, lengths[0] :] = 0
-        return src, lengths
 
     def step_inputs(hyps: int, s: int) -> tuple[torch.Tensor, ...]:
         g = torch.Generator().manual_seed(hyps * 1000 + s)
@@ -37,16 +29,27 @@ def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
         y = torch.randint(0, cfg.tgt_vocab, (hyps,), generator=g)
         return y, r(hyps, hd), r(hyps, c), r(hyps, s, c), r(hyps, s, cfg.attn), mask
 
-    def axes(batch: str, rows: list[str], per_token: list[str]) -> dict[str, dict[int, str]]:
-        return {n: {0: batch} for n in rows} | {n: {0: batch, 1: "src_len"} for n in per_token}
+    rows, per_token = ["y", "h", "ctx", "logp_vocab", "p_gen", "h_out", "ctx_out"], ["memory", "keys", "mask", "attn"]
+    axes = {n: {0: "hyps"} for n in rows} | {n: {0: "hyps", 1: "src_len"} for n in per_token}
+    outputs = ["logp_vocab", "attn", "p_gen", "h_out", "ctx_out"]
+    return GraphSpec("decode_step", step, ["y", "h", "ctx", "memory", "keys", "mask"], outputs, axes, step_inputs)
 
-    enc_axes = axes("batch", ["src_len", "h0"], ["src", "memory", "keys"])
-    step_axes = axes("hyps", ["y", "h", "ctx", "logp_vocab", "p_gen", "h_out", "ctx_out"], ["memory", "keys", "mask", "attn"])
-    step_outputs = ["logp_vocab", "attn", "p_gen", "h_out", "ctx_out"]
-    return [
-        GraphSpec("encode", model.encoder, ["src", "src_len"], ["memory", "keys", "h0"], enc_axes, encode_inputs),
-        GraphSpec("decode_step", model.step, ["y", "h", "ctx", "memory", "keys", "mask"], step_outputs, step_axes, step_inputs),
-    ]
+
+def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
+    cfg = model.cfg
+
+    def encode_inputs(batch: int, s: int) -> tuple[torch.Tensor, ...]:
+        g = torch.Generator().manual_seed(batch * 1000 + s)
+        lengths = torch.full((batch,), s, dtype=torch.int64)
+        lengths[0] = max(1, s - 3)  # one shorter row, so length handling is part of what gets verified
+        src = torch.randint(4, cfg.src_vocab, (batch, s), generator=g)
+        src[0, lengths[0] :] = 0
+        return src, lengths
+
+    enc_axes = {"src": {0: "batch", 1: "src_len"}, "src_len": {0: "batch"}, "memory": {0: "batch", 1: "src_len"},
+                "keys": {0: "batch", 1: "src_len"}, "h0": {0: "batch"}}  # fmt: skip
+    encode = GraphSpec("encode", model.encoder, ["src", "src_len"], ["memory", "keys", "h0"], enc_axes, encode_inputs)
+    return [encode, step_spec(model.step, cfg)]
 
 
 def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:

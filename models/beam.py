@@ -57,6 +57,7 @@ class Hypothesis:
     finished: bool  # ended with </s> (False: stopped at max_length)
     attention: list[np.ndarray]  # per output token, </s> included: (S,) weights over source tokens
     copy_prob: list[float]  # per output token: 1 - p_gen, the weight the copy mechanism had
+    token_logp: list[float]  # per output token, </s> included: its log-probability (a confidence)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class _Live:
     coverage: np.ndarray  # (S,) summed attention
     attention: list[np.ndarray] = field(default_factory=list)
     copy_prob: list[float] = field(default_factory=list)
+    token_logp: list[float] = field(default_factory=list)
 
 
 def _finish(hyp: _Live, q: SearchQuery, finished: bool, step_logp: float) -> Hypothesis:
@@ -75,7 +77,7 @@ def _finish(hyp: _Live, q: SearchQuery, finished: bool, step_logp: float) -> Hyp
     length = len(hyp.ids) + (1 if finished else 0)
     lp = ((5 + length) / 6) ** q.alpha
     cp = q.beta * float(np.sum(np.log(np.minimum(hyp.coverage, 1.0) + EPS))) if q.beta else 0.0
-    return Hypothesis(hyp.ids, log_prob, log_prob / lp + cp, finished, hyp.attention, hyp.copy_prob)
+    return Hypothesis(hyp.ids, log_prob, log_prob / lp + cp, finished, hyp.attention, hyp.copy_prob, hyp.token_logp)
 
 
 def _final_logp(logp_vocab: np.ndarray, attn: np.ndarray, p_gen: np.ndarray, src_ext: np.ndarray, width: int) -> np.ndarray:
@@ -110,7 +112,8 @@ def _expand(
         parent = live[i]
         a = attn[i, :n]
         child = _Live(parent.ids + ([] if t == EOS_ID else [t]), total, h[i], ctx[i], parent.coverage + a,
-                      [*parent.attention, a], [*parent.copy_prob, float(1 - p_gen[i])])  # fmt: skip
+                      [*parent.attention, a], [*parent.copy_prob, float(1 - p_gen[i])],
+                      [*parent.token_logp, float(logp[i, t])])  # fmt: skip
         if t == EOS_ID:
             done.append(_finish(child, q, True, 0.0))
         elif len(child.ids) >= q.max_length:

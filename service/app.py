@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from service import __version__
 from service.engine.registry import HANDLERS, Registry
 from service.errors import install_error_handlers
+from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.routes import hull, system, translate
+from service.routes import hull, speech, system, translate
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("seq2serve")
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(hull.router)
     app.include_router(translate.router)
+    app.include_router(speech.router)
     endpoint_models = {cls.endpoint: name for name, cls in HANDLERS.items()}
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)  # outermost: runs first
+    per_path = {SpeechHandler.endpoint: settings.speech.max_body_bytes}  # audio needs more room than JSON
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=per_path)  # outermost: runs first
     return app

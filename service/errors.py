@@ -38,6 +38,10 @@ class PayloadTooLarge(ServiceError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "unsupported_media_type"
+
+
 class ModelNotFound(ServiceError):
     status, code = 404, "model_not_found"
 

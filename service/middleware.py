@@ -28,17 +28,21 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes`, by Content-Length up front or by counting a streamed body."""
+    """413 for bodies over the limit, by Content-Length up front or by counting a streamed body.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    `per_path` overrides `max_bytes` for given paths (audio uploads need more than JSON does).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
+        self.app, self.max_bytes, self.per_path = app, max_bytes, per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        message = f"request body is larger than this server's limit of {self.max_bytes} bytes"
+        limit = self.per_path.get(scope["path"], self.max_bytes)
+        message = f"request body is larger than this server's limit of {limit} bytes"
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             return await _send_error(send, 413, "payload_too_large", message)
         seen = 0
         started = False
@@ -48,7 +52,7 @@ class BodyLimitMiddleware:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return msg
 

@@ -44,6 +44,15 @@ class TranslateSettings(ModelSettings):
     coverage_beta: float = Field(0.0, ge=0, le=5)  # default coverage penalty weight in beam search
 
 
+class SpeechSettings(ModelSettings):
+    # Off until a trained checkpoint ships (checkpoints/speech.safetensors); tests turn it on.
+    enabled: bool = False
+    max_body_bytes: int = Field(8_000_000, ge=1024)  # /transcribe bodies (WAV upload or base64 JSON) beyond this get 413
+    max_audio_seconds: float = Field(20.0, gt=0, le=600)  # longer audio gets 422
+    max_output_chars: int = Field(200, ge=1, le=2000)  # characters per transcript, at most
+    max_beam_size: int = Field(16, ge=1, le=128)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEQ2SERVE_", env_nested_delimiter="__", extra="ignore")
 
@@ -61,6 +70,7 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
     hull: HullSettings = HullSettings()
     translate: TranslateSettings = TranslateSettings()
+    speech: SpeechSettings = SpeechSettings()
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""Session fixtures: a tiny seeded hull model, its checkpoint and exported graphs."""
+"""Session fixtures: tiny seeded models of every task, their checkpoints and exported graphs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from export import hull, translate
-from tests.helpers import tiny_hull_checkpoint, tiny_translate_checkpoint
+from export import hull, speech, translate
+from tests.helpers import tiny_hull_checkpoint, tiny_speech_checkpoint, tiny_translate_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +21,17 @@ def translate_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir(tmp_path_factory: pytest.TempPathFactory, hull_checkpoint: Path, translate_checkpoint: Path) -> Path:
+def speech_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_speech_checkpoint(tmp_path_factory.mktemp("ckpt") / "speech.safetensors")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(
+    tmp_path_factory: pytest.TempPathFactory, hull_checkpoint: Path, translate_checkpoint: Path, speech_checkpoint: Path
+) -> Path:
     """build/models-like folder holding the tiny models' exported graphs (ONNX + TorchScript)."""
     root = tmp_path_factory.mktemp("artifacts")
     hull.export(root / "hull", hull_checkpoint)
     translate.export(root / "translate", translate_checkpoint)
+    speech.export(root / "speech", speech_checkpoint)
     return root

@@ -72,3 +72,13 @@ def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
     cfg = Seq2SeqConfig(len(src), len(tgt), emb=16, enc_hidden=16, dec_hidden=24, attn=16, dropout=0.0)
     save_translate(Seq2Seq(cfg), src, tgt, path, {"epoch": 0})
     return path
+
+
+def tiny_speech_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained, seeded listen-attend-spell model (tests cap its output length in settings)."""
+    from models.speech.checkpoint import save_checkpoint as save_speech
+    from models.speech.model import LAS, LASConfig
+
+    torch.manual_seed(seed)
+    save_speech(LAS(LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0)), path, {"epoch": 0})
+    return path

@@ -18,6 +18,13 @@ HOP = 80  # 10 ms
 N_MELS = 40
 FMIN, FMAX = 20.0, 4000.0
 LOG_FLOOR = 1e-6
+REDUCTION = 8  # frames per listener step: three pyramid layers, each halving time
+
+
+def padded_frames(frames: int) -> int:
+    """Batches are zero-padded to a multiple of REDUCTION frames, so every pyramid layer pairs frames evenly
+    (and the exported graph needs no shape arithmetic)."""
+    return -(-frames // REDUCTION) * REDUCTION
 
 
 def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:

@@ -19,8 +19,6 @@ from models.speech.data import CHARS
 from models.speech.features import N_MELS
 from models.translate.model import DecoderStep, Seq2SeqConfig, reverse_within_length, teacher_forced_loss
 
-REDUCTION = 8  # frames per listener step: three pyramid layers, each halving time
-
 
 @dataclass
 class LASConfig:
@@ -38,12 +36,6 @@ class LASConfig:
     def speller_config(self) -> Seq2SeqConfig:
         return Seq2SeqConfig(src_vocab=0, tgt_vocab=len(CHARS), emb=self.emb, enc_hidden=self.listener,
                              dec_hidden=self.speller, attn=self.attn, dropout=self.dropout, copy=False)  # fmt: skip
-
-
-def padded_frames(frames: int) -> int:
-    """Batches are zero-padded to a multiple of REDUCTION frames, so every pyramid layer pairs frames evenly
-    (and the exported graph needs no shape arithmetic)."""
-    return -(-frames // REDUCTION) * REDUCTION
 
 
 class BiLSTM(nn.Module):

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
+from models.speech.checkpoint import save_checkpoint
 from models.speech.data import BOS_ID, EOS_ID, PAD_ID, Corpus, decode_ids, encode_text, load_split
+from models.speech.features import padded_frames
 from models.speech.metrics import cer
-from models.speech.model import LAS, LASConfig, padded_frames
+from models.speech.model import LAS, LASConfig
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,25 +121,6 @@ def score(model: LAS, corpus: Corpus) -> dict[str, float]:
     hyps = greedy_texts(model, corpus)
     return {"cer": round(100 * cer(hyps, corpus.texts), 2),
             "acc": round(100 * float(np.mean([h == r for h, r in zip(hyps, corpus.texts, strict=True)])), 2)}  # fmt: skip
-
-
-def save_checkpoint(model: LAS, path: Path, extra: dict[str, object]) -> None:
-    meta = {"config": json.dumps(model.cfg.to_dict())} | {k: str(v) for k, v in extra.items()}
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
-
-
-def load_checkpoint(path: Path) -> LAS:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-    model = LAS(LASConfig(**json.loads(meta["config"])))
-    model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
-    return model.eval()
 
 
 def batches(corpus: Corpus, args: argparse.Namespace, epoch: int, start: int) -> Iterator[tuple[int, list[torch.Tensor]]]:

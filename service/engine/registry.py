@@ -15,13 +15,14 @@ from service.engine.runtimes import RuntimeOptions, make_runtime
 from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
 from service.handlers.hull import HullHandler
+from service.handlers.speech import SpeechHandler
 from service.handlers.translate import TranslateHandler
 from service.metrics import Metrics
 from service.settings import ModelSettings, Settings
 
 log = logging.getLogger("seq2serve")
 
-HANDLERS: dict[str, type[Handler[Any, Any]]] = {"hull": HullHandler, "translate": TranslateHandler}
+HANDLERS: dict[str, type[Handler[Any, Any]]] = {"hull": HullHandler, "translate": TranslateHandler, "speech": SpeechHandler}
 
 
 @dataclass

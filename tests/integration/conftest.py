@@ -10,14 +10,17 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.settings import HullSettings, Settings, TranslateSettings
+from service.settings import HullSettings, Settings, SpeechSettings, TranslateSettings
 
 
-def make_settings(artifacts_dir: Path, translate: dict[str, object] | None = None, **hull: object) -> Settings:
+def make_settings(
+    artifacts_dir: Path, translate: dict[str, object] | None = None, speech: dict[str, object] | None = None, **hull: object
+) -> Settings:
     return Settings(
         artifacts_dir=artifacts_dir,
         hull=HullSettings(**{"max_wait_ms": 20, **hull}),  # type: ignore[arg-type]
         translate=TranslateSettings(**{"enabled": False, "max_wait_ms": 20, **(translate or {})}),  # type: ignore[arg-type]
+        speech=SpeechSettings(**{"enabled": False, "max_wait_ms": 20, **(speech or {})}),  # type: ignore[arg-type]
     )
 
 
