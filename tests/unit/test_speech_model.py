@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from models.speech.data import CHARS, Corpus, decode_ids, encode_text
+from models.speech.features import REDUCTION, padded_frames
 from models.speech.metrics import cer, edit_distance
-from models.speech.model import LAS, REDUCTION, LASConfig, padded_frames
+from models.speech.model import LAS, LASConfig
 from models.speech.train import groups, make_batch, spec_augment
 
 TINY = LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0)
