@@ -47,6 +47,7 @@ class SearchQuery:
     beta: float = 0.0  # coverage penalty weight
     # Copy mechanism: each memory position as an id in the extended vocabulary; None = no copying.
     copy_ids: tuple[int, ...] | None = None
+    block_unk: bool = False  # never generate <unk>: an unknown word must be copied or replaced
 
 
 @dataclass
@@ -101,6 +102,8 @@ def _expand(
     else:
         width = max(vocab_size, max(q.copy_ids) + 1)
         logp = _final_logp(logp_vocab, attn, p_gen, np.asarray(q.copy_ids), width)
+    if q.block_unk:
+        logp[:, UNK_ID] = -np.inf
     k = q.beam_size
     cands: list[tuple[float, int, int]] = []
     for i, hyp in enumerate(live):

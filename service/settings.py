@@ -42,6 +42,7 @@ class TranslateSettings(ModelSettings):
     max_beam_size: int = Field(16, ge=1, le=128)
     length_alpha: float = Field(0.0, ge=0, le=5)  # default length normalization (GNMT alpha) in beam search
     coverage_beta: float = Field(0.0, ge=0, le=5)  # default coverage penalty weight in beam search
+    block_unk: bool = False  # default: never generate <unk>, so unknown source words are copied instead
 
 
 class SpeechSettings(ModelSettings):

@@ -58,20 +58,32 @@ def pseudo_word(rng: random.Random, like: str) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize() + rng.choice(["", "n", "s", "k"])
 
 
-def inject_names(examples: list[Example], prob: float, seed: int) -> list[Example]:
-    """Copy augmentation: swap names and numbers that both sides share for made-up ones.
+# Phrases that read the same way in both languages around a name or number, appended before the final
+# punctuation: "... in Kalomir ." / "... mit der Nummer 4711 ." ("with the number 4711").
+APPENDED = [(["in"], ["in"], "Name"), (["mit", "der", "Nummer"], ["with", "the", "number"], "0")]
 
-    A word written identically in the German and the English (capitalized mid-sentence, or digits) is
-    almost always a name or a number. Replacing it on both sides by an invented word, with probability
-    `prob` per word, turns it into <unk> for the encoder and a copy target for the decoder: the training
-    signal the copy switch needs, which Multi30k alone gives only a few hundred times.
+
+def inject_names(examples: list[Example], prob: float, seed: int, append_prob: float = 0.0) -> list[Example]:
+    """Copy augmentation: made-up names and numbers on both sides, which the decoder can only copy.
+
+    - A word written identically in the German and the English (capitalized mid-sentence, or digits) is
+      almost always a name or a number; with probability `prob` it is swapped, on both sides, for an
+      invented one.
+    - With probability `append_prob`, "in <name>" or "with the number <n>" is added at the end of both sides.
+    Invented words are <unk> to the encoder and copy targets for the decoder: the training signal the copy
+    switch needs, which Multi30k alone gives only a few hundred times per epoch.
     """
     rng = random.Random(seed)
     out = []
     for e in examples:
         shared = {w for w in e.src if (w.isdigit() or w[:1].isupper()) and w in e.tgt[1:]}
         swap = {w: pseudo_word(rng, w) for w in sorted(shared) if rng.random() < prob}
-        out.append(Example([swap.get(w, w) for w in e.src], [swap.get(w, w) for w in e.tgt]) if swap else e)
+        src, tgt = [swap.get(w, w) for w in e.src], [swap.get(w, w) for w in e.tgt]
+        if rng.random() < append_prob and src[-1:] == tgt[-1:] == ["."]:
+            de, en, like = rng.choice(APPENDED)
+            word = pseudo_word(rng, like)
+            src, tgt = [*src[:-1], *de, word, "."], [*tgt[:-1], *en, word, "."]
+        out.append(Example(src, tgt) if (src, tgt) != (e.src, e.tgt) else e)
     return out
 
 

@@ -49,13 +49,14 @@ UNSEEN_NAMES = [
 
 
 def parse_search(name: str) -> dict[str, float]:
-    """A named search, or `beam<k>[_a<alpha>][_b<beta>]` (e.g. beam5_a0.4_b0.1) for sweeps on val."""
+    """A named search, or `beam<k>[_a<alpha>][_b<beta>][_nounk]` (e.g. beam5_a0.4_b0.1) for sweeps on val;
+    `_nounk` forbids generating <unk>."""
     if name in SEARCHES:
         return SEARCHES[name]
-    m = re.fullmatch(r"beam(\d+)(?:_a([\d.]+))?(?:_b([\d.]+))?", name)
+    m = re.fullmatch(r"beam(\d+)(?:_a([\d.]+))?(?:_b([\d.]+))?(_nounk)?", name)
     if not m:
-        raise SystemExit(f"unknown search {name!r}: use one of {', '.join(SEARCHES)} or beam<k>[_a<alpha>][_b<beta>]")
-    return {"beam_size": int(m[1]), "alpha": float(m[2] or 0), "beta": float(m[3] or 0)}
+        raise SystemExit(f"unknown search {name!r}: use one of {', '.join(SEARCHES)} or beam<k>[_a<alpha>][_b<beta>][_nounk]")
+    return {"beam_size": int(m[1]), "alpha": float(m[2] or 0), "beta": float(m[3] or 0), "block_unk": float(bool(m[4]))}
 
 
 def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> list[list[str]]:
@@ -66,7 +67,8 @@ def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[
     out = []
     for start in range(0, len(sentences), CHUNK):
         req = TranslateRequest(text=sentences[start : start + CHUNK], beam_size=int(search["beam_size"]),
-                               length_alpha=search.get("alpha", 0.0), coverage_beta=search.get("beta", 0.0))  # fmt: skip
+                               length_alpha=search.get("alpha", 0.0), coverage_beta=search.get("beta", 0.0),
+                               block_unk=bool(search.get("block_unk", 0)))  # fmt: skip
         items = handler.validate(req)
         for item, hyps in zip(items, handler.predict(items), strict=True):
             words = handler.tgt_vocab.itos + item.oovs
@@ -85,8 +87,8 @@ def unseen_recall(handler: TranslateHandler, sources: list[str], refs: list[str]
     return found, total
 
 
-def print_examples(handler: TranslateHandler) -> None:
-    for src, hyp in zip(UNSEEN_NAMES, translate_all(handler, UNSEEN_NAMES, {"beam_size": 5}), strict=True):
+def print_examples(handler: TranslateHandler, search: dict[str, float]) -> None:
+    for src, hyp in zip(UNSEEN_NAMES, translate_all(handler, UNSEEN_NAMES, search), strict=True):
         print(f"| {src} | {detokenize(hyp, 'en')} |")
 
 
@@ -97,13 +99,15 @@ def main() -> None:
     p.add_argument("--splits", default="val,test2016")
     p.add_argument("--searches", default=",".join(SEARCHES))
     p.add_argument("--card", type=Path, default=Path("models/translate/card.json"))
-    p.add_argument("--examples", action="store_true", help="only translate the unseen-name sentences (beam 5)")
+    p.add_argument("--examples", action="store_true", help="only translate the unseen-name sentences, with each search")
     args = p.parse_args()
     data_dir = args.data_dir or default_data_dir()
     handler = TranslateHandler(args.artifacts, TranslateSettings())
     handler.load(make_runtime("onnx", args.artifacts, handler.graphs, RuntimeOptions(device="cpu")))
     if args.examples:
-        print_examples(handler)
+        for name in args.searches.split(","):
+            print(f"search: {name}")
+            print_examples(handler, parse_search(name))
         return
     metrics: dict[str, Any] = {}
     signature = ""

@@ -25,9 +25,11 @@ class TranslateQuery:
     max_length: int = 100  # output tokens, </s> excluded
     alpha: float = 0.0  # length normalization exponent
     beta: float = 0.0  # coverage penalty weight
+    block_unk: bool = False  # never generate <unk> (unknown source words get copied instead)
 
     def search(self) -> SearchQuery:
-        return SearchQuery(self.beam_size, self.n_best, self.max_length, self.alpha, self.beta, tuple(self.src_ext))
+        return SearchQuery(self.beam_size, self.n_best, self.max_length, self.alpha, self.beta, tuple(self.src_ext),
+                           self.block_unk)  # fmt: skip
 
 
 def decode(graphs: TranslateGraphs, queries: list[TranslateQuery], vocab_size: int) -> list[list[Hypothesis]]:

@@ -65,7 +65,8 @@ class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
         max_length = req.max_length or min(2 * len(tokens) + 10, self.settings.max_output_tokens)
         alpha = self.settings.length_alpha if req.length_alpha is None else req.length_alpha
         beta = self.settings.coverage_beta if req.coverage_beta is None else req.coverage_beta
-        query = TranslateQuery(self.src_vocab.ids(tokens), ext, req.beam_size, req.n_best, max_length, alpha, beta)
+        block_unk = self.settings.block_unk if req.block_unk is None else req.block_unk
+        query = TranslateQuery(self.src_vocab.ids(tokens), ext, req.beam_size, req.n_best, max_length, alpha, beta, block_unk)
         return TranslateItem(text, tokens, oovs, query)
 
     def example(self) -> TranslateItem:

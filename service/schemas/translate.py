@@ -20,6 +20,9 @@ class TranslateRequest(BaseModel):
     max_length: int | None = Field(None, ge=1, description="Most output tokens (default: 2 x source tokens + 10)")
     length_alpha: float | None = Field(None, ge=0, le=5, description="Length normalization exponent (server default if null)")
     coverage_beta: float | None = Field(None, ge=0, le=5, description="Coverage penalty weight (server default if null)")
+    block_unk: bool | None = Field(
+        None, description="Never output <unk>: unknown source words are copied instead (server default if null)"
+    )
     return_alignment: bool = Field(False, description="Add the attention matrix (target tokens x source tokens)")
     return_scores: bool = Field(False, description="Add log-probability and ranking score of each translation")
 

@@ -152,3 +152,21 @@ def test_inject_names_swaps_shared_names_on_both_sides_only() -> None:
     assert name != "London" and name[0].isupper() and number.isdigit() and number != "3"
     assert out[0].tgt == ["A", "man", "from", name, "has", number, "dogs", "."]
     assert inject_names(ex, prob=1.0, seed=0) == out and inject_names(ex, prob=0.0, seed=0) == ex
+
+
+def test_inject_names_appends_a_copyable_phrase_to_both_sides() -> None:
+    from models.translate.data import inject_names
+
+    ex = [Example(["Ein", "Hund", "rennt", "."], ["A", "dog", "runs", "."])]
+    (out,) = inject_names(ex, prob=0.0, seed=0, append_prob=1.0)
+    word = out.src[-2]
+    assert out.src[-1] == out.tgt[-1] == "." and out.tgt[-2] == word and word not in ex[0].src
+    assert out.src[:3] == ex[0].src[:3] and out.tgt[:3] == ex[0].tgt[:3]
+    assert (out.src[3:-2], out.tgt[3:-2]) in [(["in"], ["in"]), (["mit", "der", "Nummer"], ["with", "the", "number"])]
+
+
+def test_block_unk_never_generates_unknown(translate_checkpoint: Path) -> None:
+    g = EagerTranslate(translate_checkpoint)
+    queries = [g.query("Jürgen liest ein buch .", beam_size=3, n_best=3, max_length=8, block_unk=True)]
+    for hyp in decode(g, queries, len(g.tgt))[0]:
+        assert UNK_ID not in hyp.ids
