@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench train-hull clean help
+.PHONY: serve test lint format export eval bench train-hull train-translate clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,6 +18,7 @@ serve: export  ## create .venv, export the shipped checkpoints if needed, serve 
 	$(BIN)/python -m service
 
 test: $(STAMP)  ## lint, then unit + integration + end-to-end tests
+	bash scripts/install-debian-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -31,14 +32,20 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 export: $(STAMP)  ## export shipped checkpoints to build/models (ONNX + TorchScript), skipped when up to date
 	$(BIN)/python -m export
 
-eval: export  ## measure every shipped model; rewrites models/*/card.json
+eval: export  ## measure every shipped model; rewrites models/*/card.json (about 15 minutes on 2 cores)
 	$(BIN)/python -m models.hull.evaluate
+	$(BIN)/python -m models.translate.evaluate
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
 	$(BIN)/python -m benchmarks.hull_batching
 
 train-hull: $(STAMP)  ## retrain the hull model (resumable; see models/hull/MODEL_CARD.md)
 	$(BIN)/python -m models.hull.train
+
+train-translate: $(STAMP)  ## retrain the translation model (resumable, hours on a CPU; see models/translate/MODEL_CARD.md)
+	$(BIN)/python -m models.translate.train --name main
+	$(BIN)/python -m models.translate.train --name copy_ft --init checkpoints/translate_main.safetensors \
+		--copy-aug 0.8 --copy-append 0.3 --lr 2.5e-4 --epochs 3
 
 clean:  ## remove build outputs (keeps .venv and checkpoints)
 	rm -rf build .pytest_cache .ruff_cache
