@@ -1,0 +1,81 @@
+"""Evaluate the exported speech model on both dev sets, through the serving code (handler + ONNX Runtime).
+
+    python -m models.speech.evaluate [--artifacts build/models/speech]
+
+Audio is read from the dataset files and synthesized again from the recipe (models/speech/synth.py), then
+goes through exactly what a request goes through: WAV bytes -> handler.prepare -> batched beam search.
+Reports character error rate (edits / reference characters) and utterance accuracy (exact transcript),
+for greedy decoding and beam search, and writes models/speech/card.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.paths import default_data_dir
+from models.speech import synth
+from models.speech.audio import wav_bytes
+from models.speech.data import fsdd_files
+from models.speech.features import SAMPLE_RATE
+from models.speech.metrics import cer
+from service.engine.runtimes import RuntimeOptions, make_runtime, read_meta
+from service.handlers.speech import SpeechHandler
+from service.schemas.speech import TranscribeOptions
+from service.settings import SpeechSettings
+
+CHUNK = 32
+
+
+def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list[str]]]:
+    """{name: (WAV files as bytes, transcripts)} for dev_fsdd and dev_synth, built as in models/speech/data.py."""
+    files = fsdd_files(data_dir, dev=True)
+    fsdd = ([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files])
+    train_sents, dev_sents = synth.split_sentences(synth.tatoeba_sentences(data_dir), n_dev=300, seed=seed)
+    seen = {u.text for u in synth.plan("train", train_sents, 4000, 4000, seed)}
+    plan = [u for u in synth.plan("dev", dev_sents, 400, 300, seed) if u.text not in seen]
+    audio = [wav_bytes(np.asarray(synth.synthesize(u), dtype=np.float32), SAMPLE_RATE) for u in plan]
+    return {"dev_fsdd": fsdd, "dev_synth": (audio, [u.text for u in plan])}
+
+
+def transcribe_all(handler: SpeechHandler, audio: list[bytes], beam_size: int) -> list[str]:
+    opts = TranscribeOptions(beam_size=beam_size)
+    out: list[str] = []
+    for start in range(0, len(audio), CHUNK):
+        items = [handler.prepare(a, opts) for a in audio[start : start + CHUNK]]
+        out += [handler.respond(it, hyps, opts).text for it, hyps in zip(items, handler.predict(items), strict=True)]
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--artifacts", type=Path, default=Path("build/models/speech"))
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--beams", default="1,4")
+    p.add_argument("--card", type=Path, default=Path("models/speech/card.json"))
+    args = p.parse_args()
+    handler = SpeechHandler(args.artifacts, SpeechSettings())
+    handler.load(make_runtime("onnx", args.artifacts, handler.graphs, RuntimeOptions(device="cpu")))
+    metrics: dict[str, Any] = {}
+    print("| dev set | search | CER % | utterance accuracy % | n | seconds |\n|---|---|---|---|---|---|")
+    for name, (audio, refs) in dev_sets(args.data_dir or default_data_dir()).items():
+        for beam in (int(b) for b in args.beams.split(",")):
+            t0 = time.time()
+            hyps = transcribe_all(handler, audio, beam)
+            c, acc = 100 * cer(hyps, refs), 100 * float(np.mean([h == r for h, r in zip(hyps, refs, strict=True)]))
+            search = "greedy" if beam == 1 else f"beam{beam}"
+            metrics[f"{name}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(refs)}
+            print(f"| {name} | {search} | {c:.2f} | {acc:.2f} | {len(refs)} | {time.time() - t0:.0f} |", flush=True)
+    sha = read_meta(args.artifacts).get("checkpoint_sha256")
+    card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics}
+    args.card.write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {args.card}")
+
+
+if __name__ == "__main__":
+    main()
