@@ -98,13 +98,23 @@ def concat(parts: list[Corpus]) -> Corpus:
                   [t for p in parts for t in p.texts], [s for p in parts for s in p.sources])  # fmt: skip
 
 
-def build(data_dir: Path, out: Path = CACHE, seed: int = 1, n_digits: int = 4000, n_sentences: int = 4000) -> None:
+N_DIGITS, N_SENTENCES = 4000, 4000  # synthetic train utterances of each kind
+N_DEV_DIGITS, N_DEV_SENTENCES = 400, 300
+
+
+def synth_plans(data_dir: Path, seed: int = 1) -> tuple[list[synth.Utterance], list[synth.Utterance]]:
+    """(train, dev) synthetic utterances; dev drops any text that train also has."""
+    train_sents, dev_sents = synth.split_sentences(synth.tatoeba_sentences(data_dir), n_dev=N_DEV_SENTENCES, seed=seed)
+    train = synth.plan("train", train_sents, N_DIGITS, N_SENTENCES, seed)
+    seen = {u.text for u in train}
+    dev = [u for u in synth.plan("dev", dev_sents, N_DEV_DIGITS, N_DEV_SENTENCES, seed) if u.text not in seen]
+    return train, dev
+
+
+def build(data_dir: Path, out: Path = CACHE, seed: int = 1) -> None:
     if not synth.espeak_available():
         raise SystemExit("espeak-ng is not installed: run scripts/install-debian-deps.sh")
-    train_sents, dev_sents = synth.split_sentences(synth.tatoeba_sentences(data_dir), n_dev=300, seed=seed)
-    train_plan = synth.plan("train", train_sents, n_digits, n_sentences, seed)
-    seen = {u.text for u in train_plan}
-    dev_plan = [u for u in synth.plan("dev", dev_sents, 400, 300, seed) if u.text not in seen]
+    train_plan, dev_plan = synth_plans(data_dir, seed)
     print(f"synthesizing {len(train_plan)} train and {len(dev_plan)} dev utterances", flush=True)
     fsdd_train = fsdd_corpus(data_dir, dev=False)
     concat([fsdd_train, fsdd_train, synth_corpus(train_plan)]).save(out / "train.npz")  # real speech counts twice

@@ -21,7 +21,7 @@ import numpy as np
 from models.paths import default_data_dir
 from models.speech import synth
 from models.speech.audio import wav_bytes
-from models.speech.data import fsdd_files
+from models.speech.data import fsdd_files, synth_plans
 from models.speech.features import SAMPLE_RATE
 from models.speech.metrics import cer
 from service.engine.runtimes import RuntimeOptions, make_runtime, read_meta
@@ -36,9 +36,7 @@ def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list
     """{name: (WAV files as bytes, transcripts)} for dev_fsdd and dev_synth, built as in models/speech/data.py."""
     files = fsdd_files(data_dir, dev=True)
     fsdd = ([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files])
-    train_sents, dev_sents = synth.split_sentences(synth.tatoeba_sentences(data_dir), n_dev=300, seed=seed)
-    seen = {u.text for u in synth.plan("train", train_sents, 4000, 4000, seed)}
-    plan = [u for u in synth.plan("dev", dev_sents, 400, 300, seed) if u.text not in seen]
+    _, plan = synth_plans(data_dir, seed)
     audio = [wav_bytes(np.asarray(synth.synthesize(u), dtype=np.float32), SAMPLE_RATE) for u in plan]
     return {"dev_fsdd": fsdd, "dev_synth": (audio, [u.text for u in plan])}
 
