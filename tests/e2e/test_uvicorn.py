@@ -28,6 +28,8 @@ def server(artifacts_dir: Path, tmp_path: Path) -> Iterator[Server]:
         "SEQ2SERVE_HULL__MAX_WAIT_MS": "20",
         "SEQ2SERVE_LOG_LEVEL": "info",
         "SEQ2SERVE_TRANSLATE__ENABLED": "true",
+        "SEQ2SERVE_SPEECH__ENABLED": "true",
+        "SEQ2SERVE_SPEECH__MAX_OUTPUT_CHARS": "12",  # the tiny test model is untrained: keep its answers short
     }
     with running_server(env, tmp_path / "server.log", ready_timeout_s=60) as s:
         yield s

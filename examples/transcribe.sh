@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# POST /transcribe examples. Start the server first (`make serve`); override the address with SEQ2SERVE_URL.
+# The audio is made here by espeak-ng (scripts/install-debian-deps.sh installs it): nothing is downloaded.
+set -euo pipefail
+URL="${SEQ2SERVE_URL:-http://127.0.0.1:8000}"
+WAV="$(mktemp --suffix .wav)"
+trap 'rm -f "$WAV"' EXIT
+espeak-ng -v en-us -s 150 -w "$WAV" "four two seven"  # 22,050 Hz; the server resamples to 8 kHz
+
+echo "# multipart upload, with beam search and the attention over audio frames"
+curl -sS -X POST "$URL/transcribe" -F "file=@$WAV" -F beam_size=4 -F return_attention=true
+echo
+
+echo "# the same audio as base64 JSON, three transcripts with scores"
+printf '{"audio_base64": "%s", "beam_size": 4, "n_best": 3}' "$(base64 -w0 "$WAV")" |
+    curl -sS -X POST "$URL/transcribe" -H 'content-type: application/json' -d @-
+echo
+
+echo "# bad input: a 422 that says what is wrong"
+curl -sS -X POST "$URL/transcribe" -F "file=@README.md"
+echo
