@@ -45,7 +45,7 @@ train-hull: $(STAMP)  ## retrain the hull model (resumable; see models/hull/MODE
 train-translate: $(STAMP)  ## retrain the translation model (resumable, hours on a CPU; see models/translate/MODEL_CARD.md)
 	$(BIN)/python -m models.translate.train --name main
 	$(BIN)/python -m models.translate.train --name copy_ft --init checkpoints/translate_main.safetensors \
-		--copy-aug 0.8 --copy-append 0.3 --lr 2.5e-4 --epochs 3
+		--copy-aug 0.8 --copy-append 0.4 --lr 2.5e-4 --epochs 3
 
 clean:  ## remove build outputs (keeps .venv and checkpoints)
 	rm -rf build .pytest_cache .ruff_cache

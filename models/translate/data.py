@@ -58,9 +58,32 @@ def pseudo_word(rng: random.Random, like: str) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize() + rng.choice(["", "n", "s", "k"])
 
 
-# Phrases that read the same way in both languages around a name or number, appended before the final
-# punctuation: "... in Kalomir ." / "... mit der Nummer 4711 ." ("with the number 4711").
-APPENDED = [(["in"], ["in"], "Name"), (["mit", "der", "Nummer"], ["with", "the", "number"], "0")]
+# Where a made-up name reads naturally in both languages: after a person or animal noun ("ein Mann namens
+# X" / "a man named X", "aus X" / "from X"), or appended at the end ("in X", "mit der Nummer N").
+NOUNS = {"Mann": "man", "Frau": "woman", "Junge": "boy", "Mädchen": "girl", "Hund": "dog", "Kind": "child",
+         "Person": "person", "Arbeiter": "worker", "Spieler": "player", "Sänger": "singer", "Musiker": "musician",
+         "Läufer": "runner", "Tänzer": "dancer", "Künstler": "artist", "Koch": "chef", "Verkäufer": "vendor"}  # fmt: skip
+AFTER_NOUN = [(["namens"], ["named"], "Name"), (["aus"], ["from"], "Name")]
+AT_END = [(["in"], ["in"], "Name"), (["mit", "der", "Nummer"], ["with", "the", "number"], "0")]
+
+
+def _name(rng: random.Random, like: str) -> list[str]:
+    """One to three made-up words (one number when `like` is a digit)."""
+    return [pseudo_word(rng, like) for _ in range(1 if like.isdigit() else rng.choice([1, 1, 2, 2, 3]))]
+
+
+def _insert_name(src: list[str], tgt: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
+    nouns = [(i, tgt.index(NOUNS[w])) for i, w in enumerate(src) if w in NOUNS and src.count(w) == 1
+             and tgt.count(NOUNS[w]) == 1]  # fmt: skip
+    if nouns and rng.random() < 0.5:
+        (i, j), (de, en, like) = rng.choice(nouns), rng.choice(AFTER_NOUN)
+        name = _name(rng, like)
+        return [*src[: i + 1], *de, *name, *src[i + 1 :]], [*tgt[: j + 1], *en, *name, *tgt[j + 1 :]]
+    if src[-1:] == tgt[-1:] == ["."]:
+        de, en, like = rng.choice(AT_END)
+        name = _name(rng, like)
+        return [*src[:-1], *de, *name, "."], [*tgt[:-1], *en, *name, "."]
+    return src, tgt
 
 
 def inject_names(examples: list[Example], prob: float, seed: int, append_prob: float = 0.0) -> list[Example]:
@@ -69,7 +92,8 @@ def inject_names(examples: list[Example], prob: float, seed: int, append_prob: f
     - A word written identically in the German and the English (capitalized mid-sentence, or digits) is
       almost always a name or a number; with probability `prob` it is swapped, on both sides, for an
       invented one.
-    - With probability `append_prob`, "in <name>" or "with the number <n>" is added at the end of both sides.
+    - With probability `append_prob`, a made-up name of one to three words (or a number) is inserted on
+      both sides where it reads naturally (see NOUNS, AFTER_NOUN, AT_END).
     Invented words are <unk> to the encoder and copy targets for the decoder: the training signal the copy
     switch needs, which Multi30k alone gives only a few hundred times per epoch.
     """
@@ -79,10 +103,8 @@ def inject_names(examples: list[Example], prob: float, seed: int, append_prob: f
         shared = {w for w in e.src if (w.isdigit() or w[:1].isupper()) and w in e.tgt[1:]}
         swap = {w: pseudo_word(rng, w) for w in sorted(shared) if rng.random() < prob}
         src, tgt = [swap.get(w, w) for w in e.src], [swap.get(w, w) for w in e.tgt]
-        if rng.random() < append_prob and src[-1:] == tgt[-1:] == ["."]:
-            de, en, like = rng.choice(APPENDED)
-            word = pseudo_word(rng, like)
-            src, tgt = [*src[:-1], *de, word, "."], [*tgt[:-1], *en, word, "."]
+        if rng.random() < append_prob:
+            src, tgt = _insert_name(src, tgt, rng)
         out.append(Example(src, tgt) if (src, tgt) != (e.src, e.tgt) else e)
     return out
 

@@ -3,7 +3,7 @@
     python -m models.translate.train --name main --epochs 20
     python -m models.translate.train --name no_copy --no-copy        # an ablation run
     python -m models.translate.train --name copy_ft --init checkpoints/translate_main.safetensors \
-        --copy-aug 0.8 --copy-append 0.3 --lr 2.5e-4 --epochs 3        # fine-tune with injected names
+        --copy-aug 0.8 --copy-append 0.4 --lr 2.5e-4 --epochs 3        # fine-tune with injected names
 
 Resumable: the state (model, optimizer, epoch, batch, best score) is saved to runs/translate/<name>/
 every --save-every batches and at each epoch's end; rerunning the same command continues. Batch order
@@ -42,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--sample-prob", type=float, default=0.0, help="scheduled sampling: final probability (linear ramp)")
     p.add_argument("--no-copy", action="store_true", help="plain attention decoder, no pointer-generator")
     p.add_argument("--copy-aug", type=float, default=0.0, help="probability of swapping a shared name/number (see data.py)")
-    p.add_argument("--copy-append", type=float, default=0.0, help="probability of appending 'in <name>' etc. (see data.py)")
+    p.add_argument("--copy-append", type=float, default=0.0, help="probability of inserting a made-up name (see data.py)")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and vocabularies")
     p.add_argument("--min-freq", type=int, default=2)
     p.add_argument("--max-len", type=int, default=50, help="drop training pairs longer than this (tokens)")

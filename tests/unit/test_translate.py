@@ -154,15 +154,21 @@ def test_inject_names_swaps_shared_names_on_both_sides_only() -> None:
     assert inject_names(ex, prob=1.0, seed=0) == out and inject_names(ex, prob=0.0, seed=0) == ex
 
 
-def test_inject_names_appends_a_copyable_phrase_to_both_sides() -> None:
+def test_inject_names_inserts_the_same_made_up_name_on_both_sides() -> None:
     from models.translate.data import inject_names
 
     ex = [Example(["Ein", "Hund", "rennt", "."], ["A", "dog", "runs", "."])]
-    (out,) = inject_names(ex, prob=0.0, seed=0, append_prob=1.0)
-    word = out.src[-2]
-    assert out.src[-1] == out.tgt[-1] == "." and out.tgt[-2] == word and word not in ex[0].src
-    assert out.src[:3] == ex[0].src[:3] and out.tgt[:3] == ex[0].tgt[:3]
-    assert (out.src[3:-2], out.tgt[3:-2]) in [(["in"], ["in"]), (["mit", "der", "Nummer"], ["with", "the", "number"])]
+    seen = set()
+    for seed in range(40):
+        (out,) = inject_names(ex, prob=0.0, seed=seed, append_prob=1.0)
+        de, en = " ".join(out.src), " ".join(out.tgt)
+        for de_phrase, en_phrase in [("Hund namens", "dog named"), ("Hund aus", "dog from"), ("rennt in", "runs in"),
+                                     ("rennt mit der Nummer", "runs with the number")]:  # fmt: skip
+            if de_phrase in de:
+                name = de.split(de_phrase + " ", 1)[1].split(" rennt")[0].removesuffix(" .")
+                assert f"{en_phrase} {name}" in en and all(w not in ex[0].src for w in name.split())
+                seen.add(de_phrase)
+    assert len(seen) == 4  # every pattern occurs
 
 
 def test_block_unk_never_generates_unknown(translate_checkpoint: Path) -> None:
