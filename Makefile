@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench train-hull train-translate clean help
+.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 serve: export  ## create .venv, export the shipped checkpoints if needed, serve on :8000
 	$(BIN)/python -m service
 
-test: $(STAMP)  ## lint, then unit + integration + end-to-end tests
+test: $(STAMP)  ## lint, unit + integration + end-to-end tests, then the deployment files' static checks
 	bash scripts/install-debian-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+	VENV=$(VENV) bash scripts/check-deploy.sh
 
 lint: $(STAMP)  ## ruff only
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -38,6 +39,9 @@ eval: export  ## measure every shipped model; rewrites models/*/card.json (about
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
 	$(BIN)/python -m benchmarks.hull_batching
+
+deploy-check: $(STAMP)  ## static checks of Dockerfile, compose, k8s and Grafana files + the runtime image's install in a clean venv (no Docker)
+	VENV=$(VENV) bash scripts/check-deploy.sh
 
 train-hull: $(STAMP)  ## retrain the hull model (resumable; see models/hull/MODEL_CARD.md)
 	$(BIN)/python -m models.hull.train

@@ -1,0 +1,112 @@
+# syntax=docker/dockerfile:1
+# seq2serve image: export the shipped checkpoints to ONNX at build time, serve them without torch.
+#
+#   docker build -t seq2serve:cpu .
+#   docker build --build-arg FLAVOR=gpu -t seq2serve:gpu .
+#   docker run --rm -p 8000:8000 seq2serve:cpu            (GPU: add --gpus all)
+#
+# Stages: `export` (torch, CPU build) writes /build/models; `base-cpu` / `base-gpu` give a Python 3.11
+# venv at /opt/venv; `runtime` (FROM base-$FLAVOR) installs the project's dependencies without extras,
+# the serving code and the exported graphs. Needs BuildKit (the default builder since Docker 23), which
+# builds only the base stage that FLAVOR picks.
+# Pins: base images by tag (deploy/README.md: pinning by digest); Python packages through
+# deploy/constraints-*.txt, regenerated with `python deploy/requirements.py --lock`.
+# Static checks, no Docker needed: scripts/check-deploy.sh.
+
+ARG FLAVOR=cpu
+
+# ---------------------------------------------------------------------------------------------------
+# export: checkpoints/*.safetensors -> /build/models/<model>/{encode,decode_step}.onnx + meta.json
+FROM python:3.11.14-slim-bookworm AS export
+# torch comes from the PyTorch CPU wheel index, not pip's default index: PyPI's Linux torch wheel is the
+# CUDA build, which drags in gigabytes of nvidia-* wheels the export never uses. Only torch itself
+# comes from there (--no-deps); everything else, torch's own dependencies too, comes from PyPI, pinned.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Must equal the pin in pyproject's `train` extra (scripts/check-deploy.sh checks).
+ARG TORCH_VERSION=2.13.0
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+WORKDIR /src
+COPY pyproject.toml ./
+COPY deploy/requirements.py deploy/constraints-export.txt deploy/
+RUN pip install --no-cache-dir --no-deps --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+    && python deploy/requirements.py --extra train > /tmp/requirements.txt \
+    && pip install --no-cache-dir -c deploy/constraints-export.txt -r /tmp/requirements.txt
+# Only what the export reads: model code and cards, the exporters, and the shipped checkpoints
+# (.dockerignore drops checkpoints/*_*.safetensors, which are training-run artefacts).
+COPY models/ models/
+COPY export/ export/
+COPY checkpoints/ checkpoints/
+# The runtime has no torch, so the TorchScript copies (*.ts) are of no use there.
+RUN python -m export --force --out /build/models \
+    && find /build/models -name '*.ts' -delete
+
+# ---------------------------------------------------------------------------------------------------
+# Runtime bases: the same Python 3.11 venv at /opt/venv on either flavor.
+FROM python:3.11.14-slim-bookworm AS base-cpu
+RUN python -m venv /opt/venv
+
+# CUDA 13 + cuDNN 9: what the onnxruntime-gpu wheels on PyPI are built against (deploy/README.md).
+FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu22.04 AS base-gpu
+ARG DEBIAN_FRONTEND=noninteractive
+# Ubuntu 22.04's own python3.11 package is the 3.11.0 release candidate; the deadsnakes PPA carries the
+# current 3.11 release. The helper that adds the PPA is removed again in the same layer.
+# Not pinning apt versions (DL3008): Ubuntu replaces package versions with each security update, so a
+# pinned version stops installing; the base image tag is what pins this stage.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends software-properties-common \
+    && add-apt-repository -y ppa:deadsnakes/ppa \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
+    && apt-get purge -y --auto-remove software-properties-common \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3.11 -m venv /opt/venv
+
+# ---------------------------------------------------------------------------------------------------
+# runtime: ONNX Runtime and the numpy serving code; no torch, non-root, one process (python -m service).
+# The stage name is a build arg, which hadolint cannot resolve (DL3006); both base stages above pin
+# their image by tag.
+# hadolint ignore=DL3006
+FROM base-${FLAVOR} AS runtime
+ARG FLAVOR
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# The project's dependencies without extras (FLAVOR=gpu: onnxruntime-gpu in place of onnxruntime),
+# read from pyproject.toml and pinned by the constraints file. scripts/check-deploy.sh runs these same
+# two commands (FLAVOR=cpu) in a clean venv and imports the app from the files copied below.
+COPY pyproject.toml /tmp/seq2serve/
+COPY deploy/requirements.py deploy/constraints-runtime.txt /tmp/seq2serve/deploy/
+RUN python /tmp/seq2serve/deploy/requirements.py --flavor "${FLAVOR}" > /tmp/seq2serve/requirements.txt \
+    && pip install --no-cache-dir -c /tmp/seq2serve/deploy/constraints-runtime.txt -r /tmp/seq2serve/requirements.txt \
+    && rm -rf /tmp/seq2serve
+WORKDIR /app
+# The server's code, and of models/ only the numpy modules it imports (the torch model, training and
+# evaluation code stay out: importing them here would fail, by design).
+COPY service/ service/
+COPY models/__init__.py models/beam.py models/paths.py models/
+COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/
+COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/
+COPY models/speech/__init__.py models/speech/audio.py models/speech/data.py models/speech/features.py models/speech/search.py models/speech/synth.py models/speech/
+COPY deploy/healthcheck.py deploy/
+COPY --from=export /build/models/ artifacts/
+# Bytecode compiled once here, so a read-only root filesystem costs nothing at start-up.
+RUN python -m compileall -q service models deploy \
+    && groupadd --system --gid 10001 seq2serve \
+    && useradd --system --no-log-init --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin seq2serve
+USER 10001:10001
+ENV SEQ2SERVE_HOST=0.0.0.0 \
+    SEQ2SERVE_PORT=8000 \
+    SEQ2SERVE_ARTIFACTS_DIR=/app/artifacts
+EXPOSE 8000
+LABEL org.opencontainers.image.title="seq2serve" \
+    org.opencontainers.image.description="REST inference for attention seq2seq models on ONNX Runtime"
+# Readiness, not liveness: unhealthy while models load, after a failed load, and while draining.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["python", "deploy/healthcheck.py"]
+# Exec form: python is PID 1 and gets SIGTERM itself, which starts the drain
+# (SEQ2SERVE_DRAIN_TIMEOUT_S; give the container longer than that to stop).
+CMD ["python", "-m", "service"]
