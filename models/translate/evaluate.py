@@ -38,13 +38,19 @@ SEARCHES: dict[str, dict[str, float]] = {
 }
 CHUNK = 32  # texts per call: the server's default per-request limit
 # Sentences whose names (and one number) occur in no Multi30k training sentence, for the copy examples.
+# The first five use constructions the copy augmentation inserts names into (models/translate/data.py:
+# "namens", "aus", "in", a number); the last four do not, to show whether copying generalizes.
 UNSEEN_NAMES = [
     "Ein Mann namens Wojciech spielt Gitarre in Kuala Lumpur.",
     "Zwei Frauen aus Reykjavík sitzen auf einer Bank.",
-    "Die Fußballmannschaft Borussia Mönchengladbach feiert ihren Sieg.",
     "Ein Mann aus Ouagadougou verkauft Obst auf dem Markt.",
     "Ein Hund namens Fridolin rennt über die Wiese.",
     "Der Läufer mit der Startnummer 4711 überquert die Ziellinie.",
+    "Die Fußballmannschaft Borussia Mönchengladbach feiert ihren Sieg.",
+    "Wojciech und Małgorzata sitzen auf einer Bank.",
+    "Ein Junge trägt ein Trikot von Borussia Dortmund.",
+    "Eine Frau hält ein Schild mit der Aufschrift Solidarność.",
+    "Zwei Männer fahren mit dem Bus nach Tczew.",
 ]
 
 
