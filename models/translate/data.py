@@ -64,6 +64,12 @@ NOUNS = {"Mann": "man", "Frau": "woman", "Junge": "boy", "Mädchen": "girl", "Hu
          "Person": "person", "Arbeiter": "worker", "Spieler": "player", "Sänger": "singer", "Musiker": "musician",
          "Läufer": "runner", "Tänzer": "dancer", "Künstler": "artist", "Koch": "chef", "Verkäufer": "vendor"}  # fmt: skip
 AFTER_NOUN = [(["namens"], ["named"], "Name"), (["aus"], ["from"], "Name")]
+# ...or as the subject, in place of the noun phrase that opens both sentences ("Ein Mann spielt" /
+# "A man plays" -> "X spielt" / "X plays"; "Zwei Männer" / "Two men" -> "X und Y" / "X and Y").
+SUBJECTS = {("Ein", "Mann"): ("A", "man"), ("Eine", "Frau"): ("A", "woman"), ("Ein", "Junge"): ("A", "boy"),
+            ("Ein", "Mädchen"): ("A", "girl"), ("Ein", "Hund"): ("A", "dog"), ("Ein", "Kind"): ("A", "child"),
+            ("Zwei", "Männer"): ("Two", "men"), ("Zwei", "Frauen"): ("Two", "women"),
+            ("Zwei", "Hunde"): ("Two", "dogs")}  # fmt: skip
 AT_END = [(["in"], ["in"], "Name"), (["mit", "der", "Nummer"], ["with", "the", "number"], "0")]
 
 
@@ -73,17 +79,26 @@ def _name(rng: random.Random, like: str) -> list[str]:
 
 
 def _insert_name(src: list[str], tgt: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
+    """Insert one made-up name (or number) on both sides, at a place chosen at random among those that fit."""
+    options = []
+    if SUBJECTS.get(tuple(src[:2])) == tuple(tgt[:2]):
+        if src[1] in ("Männer", "Frauen", "Hunde"):
+            a, b = _name(rng, "Name")[:1], _name(rng, "Name")[:1]
+            options.append(([*a, "und", *b, *src[2:]], [*a, "and", *b, *tgt[2:]]))
+        else:
+            name = _name(rng, "Name")
+            options.append(([*name, *src[2:]], [*name, *tgt[2:]]))
     nouns = [(i, tgt.index(NOUNS[w])) for i, w in enumerate(src) if w in NOUNS and src.count(w) == 1
              and tgt.count(NOUNS[w]) == 1]  # fmt: skip
-    if nouns and rng.random() < 0.5:
+    if nouns:
         (i, j), (de, en, like) = rng.choice(nouns), rng.choice(AFTER_NOUN)
         name = _name(rng, like)
-        return [*src[: i + 1], *de, *name, *src[i + 1 :]], [*tgt[: j + 1], *en, *name, *tgt[j + 1 :]]
+        options.append(([*src[: i + 1], *de, *name, *src[i + 1 :]], [*tgt[: j + 1], *en, *name, *tgt[j + 1 :]]))
     if src[-1:] == tgt[-1:] == ["."]:
         de, en, like = rng.choice(AT_END)
         name = _name(rng, like)
-        return [*src[:-1], *de, *name, "."], [*tgt[:-1], *en, *name, "."]
-    return src, tgt
+        options.append(([*src[:-1], *de, *name, "."], [*tgt[:-1], *en, *name, "."]))
+    return rng.choice(options) if options else (src, tgt)
 
 
 def inject_names(examples: list[Example], prob: float, seed: int, append_prob: float = 0.0) -> list[Example]:
@@ -93,7 +108,7 @@ def inject_names(examples: list[Example], prob: float, seed: int, append_prob: f
       almost always a name or a number; with probability `prob` it is swapped, on both sides, for an
       invented one.
     - With probability `append_prob`, a made-up name of one to three words (or a number) is inserted on
-      both sides where it reads naturally (see NOUNS, AFTER_NOUN, AT_END).
+      both sides where it reads naturally (see NOUNS, AFTER_NOUN, SUBJECTS, AT_END).
     Invented words are <unk> to the encoder and copy targets for the decoder: the training signal the copy
     switch needs, which Multi30k alone gives only a few hundred times per epoch.
     """
