@@ -30,11 +30,14 @@ from service.handlers.translate import TranslateHandler
 from service.schemas.translate import TranslateRequest
 from service.settings import TranslateSettings
 
+# The served default (SEQ2SERVE_TRANSLATE__LENGTH_ALPHA=0.4) is beam5_a0.4: the best BLEU of the val sweep
+# in the model card. Coverage penalty and block_unk are reported beside it.
 SEARCHES: dict[str, dict[str, float]] = {
     "greedy": {"beam_size": 1},
     "beam5": {"beam_size": 5},
-    "beam5_lp": {"beam_size": 5, "alpha": 0.6},
-    "beam5_lp_cov": {"beam_size": 5, "alpha": 0.6, "beta": 0.2},
+    "beam5_a0.4": {"beam_size": 5, "alpha": 0.4},
+    "beam5_a0.4_b0.2": {"beam_size": 5, "alpha": 0.4, "beta": 0.2},
+    "beam5_a0.4_nounk": {"beam_size": 5, "alpha": 0.4, "block_unk": 1},
 }
 CHUNK = 32  # texts per call: the server's default per-request limit
 # Sentences whose names (and one number) occur in no Multi30k training sentence, for the copy examples.

@@ -73,7 +73,7 @@ async def test_bad_input_gets_422(tclient: httpx.AsyncClient, body: dict, fragme
     assert fragment in r.json()["error"]["message"]
 
 
-async def test_listed_in_models_and_disabled_by_default(tclient: httpx.AsyncClient, artifacts_dir: Path) -> None:
+async def test_listed_in_models_and_can_be_turned_off(tclient: httpx.AsyncClient, artifacts_dir: Path) -> None:
     names = [m["name"] for m in (await tclient.get("/v1/models")).json()["models"]]
     assert names == ["hull", "translate"]
     async for c in running_client(create_app(make_settings(artifacts_dir))):

@@ -179,3 +179,24 @@ def test_block_unk_never_generates_unknown(translate_checkpoint: Path) -> None:
     queries = [g.query("Jürgen liest ein buch .", beam_size=3, n_best=3, max_length=8, block_unk=True)]
     for hyp in decode(g, queries, len(g.tgt))[0]:
         assert UNK_ID not in hyp.ids
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "translate.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("german", "name"),
+    [
+        ("Ein Mann namens Wojciech spielt Gitarre .", "Wojciech"),
+        ("Zwei Frauen aus Reykjavík sitzen auf einer Bank .", "Reykjavík"),
+    ],
+)
+def test_shipped_model_copies_a_name_it_never_saw(german: str, name: str) -> None:
+    g = EagerTranslate(SHIPPED)
+    assert name not in g.src.stoi and name not in g.tgt.stoi  # unknown to both vocabularies
+    (best,) = decode(g, [g.query(german, beam_size=5, max_length=30)], len(g.tgt))[0][:1]
+    _, oovs = extend(german.split(), g.tgt)
+    words = g.tgt.itos + oovs
+    out = [words[i] for i in best.ids]
+    assert name in out and best.ids[out.index(name)] >= len(g.tgt)  # emitted by copying
+    assert out[0] in {"A", "Two"} and out[-1] == "."  # and the rest is an English sentence
