@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate clean help
+.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate train-speech clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +50,11 @@ train-translate: $(STAMP)  ## retrain the translation model (resumable, hours on
 	$(BIN)/python -m models.translate.train --name main
 	$(BIN)/python -m models.translate.train --name copy_ft --init checkpoints/translate_main.safetensors \
 		--copy-aug 0.8 --copy-append 0.4 --lr 2.5e-4 --epochs 3
+
+train-speech: $(STAMP)  ## build the speech corpus (espeak-ng + FSDD), then train listen-attend-spell (resumable, hours on a CPU)
+	bash scripts/install-debian-deps.sh
+	test -f runs/speech/data/train.npz || $(BIN)/python -m models.speech.data
+	$(BIN)/python -m models.speech.train --name main
 
 clean:  ## remove build outputs (keeps .venv and checkpoints)
 	rm -rf build .pytest_cache .ruff_cache
