@@ -11,7 +11,7 @@ alpha = beta = 0 gives plain log-probability. beam_size=1 is exactly greedy deco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -48,6 +48,11 @@ class SearchQuery:
     # Copy mechanism: each memory position as an id in the extended vocabulary; None = no copying.
     copy_ids: tuple[int, ...] | None = None
     block_unk: bool = False  # never generate <unk>: an unknown word must be copied or replaced
+    # When to stop. "k_finished": once beam_size hypotheses have ended (fairseq's rule; finished ones take
+    # beam slots). "bound": keep beam_size live hypotheses and stop only when the n_best-th finished score
+    # beats the best score any live one can still reach. Character decoders need "bound": ending early
+    # costs one cheap </s>, so short hypotheses fill the beam long before the right one ends.
+    stop: Literal["k_finished", "bound"] = "k_finished"
 
 
 @dataclass
@@ -110,8 +115,11 @@ def _expand(
         top = [int(np.argmax(logp[i]))] if k == 1 else np.argsort(-logp[i], kind="stable")[:k].tolist()
         cands += [(hyp.log_prob + float(logp[i, t]), i, t) for t in top]
     cands.sort(key=lambda c: -c[0])
+    if q.stop == "bound":  # </s> among the best k ends a hypothesis; the best k others stay live
+        cands = [c for rank, c in enumerate(cands) if c[2] != EOS_ID or rank < k]
+        cands = [c for c in cands if c[2] == EOS_ID] + [c for c in cands if c[2] != EOS_ID][:k]
     new: list[_Live] = []
-    for total, i, t in cands[:k]:
+    for total, i, t in cands if q.stop == "bound" else cands[:k]:
         parent = live[i]
         a = attn[i, :n]
         child = _Live(parent.ids + ([] if t == EOS_ID else [t]), total, h[i], ctx[i], parent.coverage + a,
@@ -124,6 +132,17 @@ def _expand(
         else:
             new.append(child)
     return new
+
+
+def _finished(q: SearchQuery, live: list[_Live], done: list[Hypothesis]) -> bool:
+    if q.stop == "k_finished":
+        return len(done) >= q.beam_size
+    if len(done) < q.n_best or not live:
+        return not live
+    # A live hypothesis's log-prob only falls, and its length penalty is at most lp(max_length): this
+    # bounds its final score from above (the coverage penalty is never positive).
+    best_possible = max(h.log_prob for h in live) / ((5 + q.max_length + 1) / 6) ** q.alpha
+    return sorted((h.score for h in done), reverse=True)[q.n_best - 1] >= best_possible
 
 
 def beam_search(graph: StepGraph, enc: Encoded, queries: list[SearchQuery], vocab_size: int) -> list[list[Hypothesis]]:
@@ -150,6 +169,6 @@ def beam_search(graph: StepGraph, enc: Encoded, queries: list[SearchQuery], voca
                 sl = slice(start, start + len(live[b]))
                 start += len(live[b])
                 live[b] = _expand(q, int(lengths[b]), live[b], [o[sl] for o in out], vocab_size, done[b])
-                if len(done[b]) >= q.beam_size:
+                if _finished(q, live[b], done[b]):
                     live[b] = []
     return [sorted(d, key=lambda hyp: -hyp.score)[: q.n_best] for d, q in zip(done, queries, strict=True)]

@@ -34,5 +34,5 @@ def decode(graphs: SpeechGraphs, queries: list[SpeechQuery]) -> list[list[Hypoth
         feats[i, : len(q.feats)] = q.feats
     lengths = np.array([len(q.feats) for q in queries], dtype=np.int64)
     memory, keys, h0, mem_len = graphs.encode(feats, lengths)
-    search = [SearchQuery(q.beam_size, q.n_best, q.max_length) for q in queries]
+    search = [SearchQuery(q.beam_size, q.n_best, q.max_length, stop="bound") for q in queries]
     return beam_search(graphs, Encoded(memory, keys, h0, mem_len), search, len(CHARS))
