@@ -41,6 +41,13 @@ def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list
     return {"dev_fsdd": fsdd, "dev_synth": (audio, [u.text for u in plan])}
 
 
+def by_kind(refs: list[str]) -> dict[str, list[int]]:
+    """Indices of digit strings and of sentences, when a set has both (dev_synth does)."""
+    digits = [i for i, r in enumerate(refs) if all(w in synth.DIGITS for w in r.split())]
+    other = [i for i in range(len(refs)) if i not in set(digits)]
+    return {"digits": digits, "sentences": other} if digits and other else {}
+
+
 def transcribe_all(handler: SpeechHandler, audio: list[bytes], beam_size: int) -> list[str]:
     opts = TranscribeOptions(beam_size=beam_size)
     out: list[str] = []
@@ -69,6 +76,11 @@ def main() -> None:
             search = "greedy" if beam == 1 else f"beam{beam}"
             metrics[f"{name}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(refs)}
             print(f"| {name} | {search} | {c:.2f} | {acc:.2f} | {len(refs)} | {time.time() - t0:.0f} |", flush=True)
+            for kind, part in by_kind(refs).items():  # digit strings and sentences separately
+                h, r = [hyps[i] for i in part], [refs[i] for i in part]
+                c, acc = 100 * cer(h, r), 100 * float(np.mean([a == b for a, b in zip(h, r, strict=True)]))
+                metrics[f"{name}_{kind}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(r)}
+                print(f"| {name}: {kind} | {search} | {c:.2f} | {acc:.2f} | {len(r)} | |", flush=True)
     sha = read_meta(args.artifacts).get("checkpoint_sha256")
     card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics}
     args.card.write_text(json.dumps(card, indent=2) + "\n")

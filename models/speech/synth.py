@@ -57,10 +57,12 @@ def tatoeba_sentences(data_dir: Path) -> list[str]:
     path = data_dir / "tatoeba_anki" / "fra-eng" / "fra.txt.gz"
     with gzip.open(path, "rt", encoding="utf-8") as f:
         english = {line.split("\t", 1)[0].strip().lower().rstrip(".!?") for line in f}
-    short = [s for s in english if re.fullmatch(r"[a-z' ]+", s) and 3 <= len(s.split()) <= 4]
+    short = sorted(s for s in english if re.fullmatch(r"[a-z' ]+", s) and 3 <= len(s.split()) <= 4)
     counts = Counter(w for s in short for w in s.split())
-    top = {w for w, _ in counts.most_common(TOP_WORDS)}
-    return sorted(s for s in short if all(w in top for w in s.split()))
+    # Ties broken by the word itself: Counter.most_common breaks them by insertion order, which would follow
+    # the set's string-hash order and so change from one process to the next (PYTHONHASHSEED).
+    top = set(sorted(counts, key=lambda w: (-counts[w], w))[:TOP_WORDS])
+    return [s for s in short if all(w in top for w in s.split())]
 
 
 def digit_string(rng: random.Random) -> str:

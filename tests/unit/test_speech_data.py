@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +41,16 @@ def test_fsdd_dev_is_the_first_five_takes_of_each_speaker_and_digit() -> None:
     dev, train = fsdd_files(default_data_dir(), dev=True), fsdd_files(default_data_dir(), dev=False)
     assert not {f.name for f in dev} & {f.name for f in train}
     assert all(int(Path(f).stem.split("_")[2]) < 5 for f in dev) and len(dev) * 9 == len(train)
+
+
+@pytest.mark.skipif(not (default_data_dir() / "tatoeba_anki").exists(), reason="Tatoeba/Anki data not present")
+def test_sentence_selection_is_the_same_in_every_process() -> None:
+    """The corpus must not depend on string-hash order (it once did, through Counter.most_common ties)."""
+    code = "from models.speech.synth import tatoeba_sentences as t; from models.paths import default_data_dir as d; print(t(d()))"
+
+    def run(seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+
+    outputs = {run("1"), run("2")}
+    assert len(outputs) == 1 and len(outputs.pop()) > 1000
