@@ -36,6 +36,7 @@ export: $(STAMP)  ## export shipped checkpoints to build/models (ONNX + TorchScr
 eval: export  ## measure every shipped model; rewrites models/*/card.json (about 15 minutes on 2 cores)
 	$(BIN)/python -m models.hull.evaluate
 	$(BIN)/python -m models.translate.evaluate
+	test ! -f checkpoints/speech.safetensors || $(BIN)/python -m models.speech.evaluate  # once it ships
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
 	$(BIN)/python -m benchmarks.hull_batching
