@@ -19,6 +19,8 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from models.checkpoints import read_metadata
+
 ATOL = 1e-4  # float32 graphs: a different op order in ORT moves results by ~1e-6; 1e-4 flags real bugs
 
 
@@ -34,6 +36,18 @@ class GraphSpec:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def checkpoint_meta(model: str, checkpoint: Path, version_key: str, config: dict[str, Any], card: Path) -> dict[str, Any]:
+    """meta.json's description of the model: name, version (a training counter from the checkpoint's
+    metadata), checkpoint hash, constructor args, and the model card's metrics when `make eval` wrote them."""
+    return {
+        "model": model,
+        "version": read_metadata(checkpoint).get(version_key, "0"),
+        "checkpoint_sha256": sha256(checkpoint),
+        "config": config,
+        "card": json.loads(card.read_text()) if card.exists() else {},
+    }
 
 
 def export_onnx(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from export.common import GraphSpec, export_graphs, sha256
-from models.hull.checkpoint import load_checkpoint, read_metadata
+from export.common import GraphSpec, checkpoint_meta, export_graphs
+from models.hull.checkpoint import load_checkpoint
 from models.hull.model import PointerNet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,12 +73,5 @@ def graph_specs(model: PointerNet) -> list[GraphSpec]:
 
 def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:
     model = load_checkpoint(checkpoint)
-    card = json.loads(CARD.read_text()) if CARD.exists() else {}
-    meta = {
-        "model": "hull",
-        "version": read_metadata(checkpoint).get("step", "0"),
-        "checkpoint_sha256": sha256(checkpoint),
-        "config": model.cfg.to_dict(),
-        "card": card,
-    }
+    meta = checkpoint_meta("hull", checkpoint, "step", model.cfg.to_dict(), CARD)
     return export_graphs(graph_specs(model), out_dir, meta, example=(4, 12), check=(3, 37))

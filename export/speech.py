@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from export.common import GraphSpec, export_graphs, sha256
+from export.common import GraphSpec, checkpoint_meta, export_graphs
 from export.translate import step_spec
-from models.speech.checkpoint import load_checkpoint, read_metadata
+from models.speech.checkpoint import load_checkpoint
 from models.speech.data import CHARS
 from models.speech.features import REDUCTION
 from models.speech.model import LAS
@@ -41,12 +40,5 @@ def graph_specs(model: LAS) -> list[GraphSpec]:
 def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:
     model = load_checkpoint(checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "model": "speech",
-        "version": read_metadata(checkpoint).get("epoch", "0"),
-        "checkpoint_sha256": sha256(checkpoint),
-        "config": model.cfg.to_dict(),
-        "chars": CHARS,
-        "card": json.loads(CARD.read_text()) if CARD.exists() else {},
-    }
+    meta = checkpoint_meta("speech", checkpoint, "epoch", model.cfg.to_dict(), CARD) | {"chars": CHARS}
     return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from export.common import GraphSpec, export_graphs, sha256
-from models.translate.checkpoint import load_checkpoint, read_metadata
+from export.common import GraphSpec, checkpoint_meta, export_graphs
+from models.translate.checkpoint import load_checkpoint
 from models.translate.model import DecoderStep, Seq2Seq, Seq2SeqConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,11 +56,5 @@ def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     src.save(out_dir / "src_vocab.json")
     tgt.save(out_dir / "tgt_vocab.json")
-    meta = {
-        "model": "translate",
-        "version": read_metadata(checkpoint).get("epoch", "0"),
-        "checkpoint_sha256": sha256(checkpoint),
-        "config": model.cfg.to_dict(),
-        "card": json.loads(CARD.read_text()) if CARD.exists() else {},
-    }
+    meta = checkpoint_meta("translate", checkpoint, "epoch", model.cfg.to_dict(), CARD)
     return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))

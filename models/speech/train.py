@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.checkpoints import resume_run_state, save_run_state
 from models.speech.checkpoint import save_checkpoint
 from models.speech.data import BOS_ID, EOS_ID, PAD_ID, Corpus, decode_ids, encode_text, load_split
 from models.speech.features import padded_frames
@@ -141,16 +142,13 @@ def main() -> None:
     model = LAS(LASConfig())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": 1e9, "lr": args.lr, "history": []}
-    if (run / "state.pt").exists():
-        saved = torch.load(run / "state.pt", weights_only=True)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        state = json.loads(saved["state"])
+    resumed = resume_run_state(run, model, opt)
+    if resumed is not None:
+        state = resumed
         print(f"resumed: epoch {state['epoch']} batch {state['batch']}", flush=True)
 
     def save() -> None:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, run / "state.tmp")
-        (run / "state.tmp").replace(run / "state.pt")
+        save_run_state(run, model, opt, state)
 
     while state["epoch"] < args.epochs:
         epoch, t0, total, count = state["epoch"], time.time(), 0.0, 0

@@ -22,6 +22,7 @@ from pathlib import Path
 import sacrebleu
 import torch
 
+from models.checkpoints import resume_run_state, save_run_state
 from models.paths import default_data_dir
 from models.translate.checkpoint import load_checkpoint, save_checkpoint
 from models.translate.data import batches, inject_names, read_split, tokenized
@@ -76,17 +77,13 @@ def main() -> None:
         model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": -1.0, "lr": args.lr, "bad_epochs": 0, "history": []}
-    if (run / "state.pt").exists():
-        saved = torch.load(run / "state.pt", weights_only=True)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        state = json.loads(saved["state"])
+    resumed = resume_run_state(run, model, opt)
+    if resumed is not None:
+        state = resumed
         print(f"resumed: epoch {state['epoch']} batch {state['batch']} best {state['best']:.2f}", flush=True)
 
     def save() -> None:
-        tmp = run / "state.tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": json.dumps(state)}, tmp)
-        tmp.replace(run / "state.pt")
+        save_run_state(run, model, opt, state)
 
     while state["epoch"] < args.epochs:
         epoch = state["epoch"]
