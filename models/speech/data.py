@@ -30,10 +30,12 @@ CACHE = Path("runs/speech/data")
 SPLITS = ("train", "dev_fsdd", "dev_synth")
 
 
+CHAR_IDS = {c: i for i, c in enumerate(CHARS)}
+
+
 def encode_text(text: str) -> list[int]:
     """Character ids (no <s>/</s>); characters outside the alphabet become <unk>."""
-    index = {c: i for i, c in enumerate(CHARS)}
-    return [index.get(c, UNK_ID) for c in text]
+    return [CHAR_IDS.get(c, UNK_ID) for c in text]
 
 
 def decode_ids(ids: list[int]) -> str:
