@@ -34,6 +34,25 @@ class GraphSpec:
     make_inputs: Callable[[int, int], tuple[torch.Tensor, ...]]  # (batch, length) -> example inputs
 
 
+def decode_step_spec(step: torch.nn.Module, ctx_dim: int, state_dim: int, attn: int, vocab: int) -> GraphSpec:
+    """The `decode_step` graph every attention decoder here shares (translation, speech, captions):
+    (y, h, ctx, memory, keys, mask) -> (logp_vocab, attn, p_gen, h_out, ctx_out), any number of hypotheses
+    and memory positions."""
+
+    def step_inputs(hyps: int, s: int) -> tuple[torch.Tensor, ...]:
+        g = torch.Generator().manual_seed(hyps * 1000 + s)
+        mask = torch.ones(hyps, s, dtype=torch.bool)
+        mask[0, s - 2 :] = False
+        r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+        y = torch.randint(0, vocab, (hyps,), generator=g)
+        return y, r(hyps, state_dim), r(hyps, ctx_dim), r(hyps, s, ctx_dim), r(hyps, s, attn), mask
+
+    rows, per_token = ["y", "h", "ctx", "logp_vocab", "p_gen", "h_out", "ctx_out"], ["memory", "keys", "mask", "attn"]
+    axes = {n: {0: "hyps"} for n in rows} | {n: {0: "hyps", 1: "src_len"} for n in per_token}
+    outputs = ["logp_vocab", "attn", "p_gen", "h_out", "ctx_out"]
+    return GraphSpec("decode_step", step, ["y", "h", "ctx", "memory", "keys", "mask"], outputs, axes, step_inputs)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import torch
 
-from export.common import GraphSpec, checkpoint_meta, export_graphs
-from export.translate import step_spec
+from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_graphs
 from models.speech.checkpoint import load_checkpoint
 from models.speech.data import CHARS
 from models.speech.features import REDUCTION
@@ -34,7 +33,8 @@ def graph_specs(model: LAS) -> list[GraphSpec]:
     axes = {"feats": {0: "batch", 1: "frames"}, "lengths": {0: "batch"}, "memory": {0: "batch", 1: "steps"},
             "keys": {0: "batch", 1: "steps"}, "h0": {0: "batch"}, "mem_len": {0: "batch"}}  # fmt: skip
     encode = GraphSpec("encode", model.listener, ["feats", "lengths"], ["memory", "keys", "h0", "mem_len"], axes, encode_inputs)
-    return [encode, step_spec(model.step, cfg.speller_config())]
+    sc = cfg.speller_config()
+    return [encode, decode_step_spec(model.step, 2 * sc.enc_hidden, sc.dec_hidden, sc.attn, sc.tgt_vocab)]
 
 
 def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:

@@ -7,31 +7,13 @@ from typing import Any
 
 import torch
 
-from export.common import GraphSpec, checkpoint_meta, export_graphs
+from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_graphs
 from models.translate.checkpoint import load_checkpoint
-from models.translate.model import DecoderStep, Seq2Seq, Seq2SeqConfig
+from models.translate.model import Seq2Seq
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "checkpoints" / "translate.safetensors"
 CARD = ROOT / "models" / "translate" / "card.json"
-
-
-def step_spec(step: DecoderStep, cfg: Seq2SeqConfig) -> GraphSpec:
-    """The decoder step graph; speech's speller is the same module over characters."""
-    c, hd = 2 * cfg.enc_hidden, cfg.dec_hidden
-
-    def step_inputs(hyps: int, s: int) -> tuple[torch.Tensor, ...]:
-        g = torch.Generator().manual_seed(hyps * 1000 + s)
-        mask = torch.ones(hyps, s, dtype=torch.bool)
-        mask[0, s - 2 :] = False
-        r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
-        y = torch.randint(0, cfg.tgt_vocab, (hyps,), generator=g)
-        return y, r(hyps, hd), r(hyps, c), r(hyps, s, c), r(hyps, s, cfg.attn), mask
-
-    rows, per_token = ["y", "h", "ctx", "logp_vocab", "p_gen", "h_out", "ctx_out"], ["memory", "keys", "mask", "attn"]
-    axes = {n: {0: "hyps"} for n in rows} | {n: {0: "hyps", 1: "src_len"} for n in per_token}
-    outputs = ["logp_vocab", "attn", "p_gen", "h_out", "ctx_out"]
-    return GraphSpec("decode_step", step, ["y", "h", "ctx", "memory", "keys", "mask"], outputs, axes, step_inputs)
 
 
 def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
@@ -48,7 +30,7 @@ def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
     enc_axes = {"src": {0: "batch", 1: "src_len"}, "src_len": {0: "batch"}, "memory": {0: "batch", 1: "src_len"},
                 "keys": {0: "batch", 1: "src_len"}, "h0": {0: "batch"}}  # fmt: skip
     encode = GraphSpec("encode", model.encoder, ["src", "src_len"], ["memory", "keys", "h0"], enc_axes, encode_inputs)
-    return [encode, step_spec(model.step, cfg)]
+    return [encode, decode_step_spec(model.step, 2 * cfg.enc_hidden, cfg.dec_hidden, cfg.attn, cfg.tgt_vocab)]
 
 
 def export(out_dir: Path, checkpoint: Path = CHECKPOINT) -> dict[str, Any]:

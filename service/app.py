@@ -11,16 +11,26 @@ from fastapi import FastAPI
 from service import __version__
 from service.engine.registry import HANDLERS, Registry
 from service.errors import install_error_handlers
+from service.handlers.caption import CaptionHandler
 from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.routes import hull, speech, system, translate
+from service.routes import caption, hull, speech, system, translate
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("seq2serve")
 
 DESCRIPTION = """Attention-based sequence models behind one REST API, with dynamic batching and
 Prometheus metrics. Errors share one shape: `{"error": {"code", "message", "details"}}`."""
+
+
+def endpoint_labels() -> dict[str, str]:
+    """Endpoint -> the `model` label of its request metrics; an endpoint serving several models (/caption)
+    is labelled by its own name, since the model is only known once the body is read."""
+    models: dict[str, list[str]] = {}
+    for name, cls in HANDLERS.items():
+        models.setdefault(cls.endpoint, []).append(name)
+    return {ep: names[0] if len(names) == 1 else ep.strip("/") for ep, names in models.items()}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,8 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hull.router)
     app.include_router(translate.router)
     app.include_router(speech.router)
-    endpoint_models = {cls.endpoint: name for name, cls in HANDLERS.items()}
+    app.include_router(caption.router)
+    endpoint_models = endpoint_labels()
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
-    per_path = {SpeechHandler.endpoint: settings.speech.max_body_bytes}  # audio needs more room than JSON
+    # Audio and images need more room than JSON does.
+    per_path = {
+        SpeechHandler.endpoint: settings.speech.max_body_bytes,
+        CaptionHandler.endpoint: max(settings.caption_photo.max_body_bytes, settings.caption_grounded.max_body_bytes),
+    }
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=per_path)  # outermost: runs first
     return app

@@ -52,6 +52,16 @@ class SpeechSettings(ModelSettings):
     max_beam_size: int = Field(16, ge=1, le=128)
 
 
+class CaptionSettings(ModelSettings):
+    # Off until trained checkpoints ship (checkpoints/caption_<kind>.safetensors); tests turn them on.
+    enabled: bool = False
+    max_body_bytes: int = Field(10_000_000, ge=1024)  # /caption bodies (upload or base64 JSON) beyond this get 413
+    max_image_pixels: int = Field(25_000_000, ge=1)  # width x height, read from the header before decoding; more -> 413
+    max_output_words: int = Field(30, ge=1, le=200)  # words per caption, at most (and the default max_length)
+    max_beam_size: int = Field(16, ge=1, le=128)
+    length_alpha: float = Field(0.0, ge=0, le=5)  # length normalization in beam search (GNMT alpha)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEQ2SERVE_", env_nested_delimiter="__", extra="ignore")
 
@@ -70,6 +80,8 @@ class Settings(BaseSettings):
     hull: HullSettings = HullSettings()
     translate: TranslateSettings = TranslateSettings()
     speech: SpeechSettings = SpeechSettings()
+    caption_photo: CaptionSettings = CaptionSettings()  # POST /caption with model=photo
+    caption_grounded: CaptionSettings = CaptionSettings()  # POST /caption with model=grounded
 
 
 @lru_cache

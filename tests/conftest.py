@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from export import hull, speech, translate
-from tests.helpers import tiny_hull_checkpoint, tiny_speech_checkpoint, tiny_translate_checkpoint
+from export import caption, hull, speech, translate
+from tests.helpers import tiny_caption_checkpoint, tiny_hull_checkpoint, tiny_speech_checkpoint, tiny_translate_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +26,24 @@ def speech_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def caption_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("ckpt")
+    return {kind: tiny_caption_checkpoint(root / f"caption_{kind}.safetensors", kind) for kind in ("photo", "grounded")}
+
+
+@pytest.fixture(scope="session")
 def artifacts_dir(
-    tmp_path_factory: pytest.TempPathFactory, hull_checkpoint: Path, translate_checkpoint: Path, speech_checkpoint: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    hull_checkpoint: Path,
+    translate_checkpoint: Path,
+    speech_checkpoint: Path,
+    caption_checkpoints: dict[str, Path],
 ) -> Path:
     """build/models-like folder holding the tiny models' exported graphs (ONNX + TorchScript)."""
     root = tmp_path_factory.mktemp("artifacts")
     hull.export(root / "hull", hull_checkpoint)
     translate.export(root / "translate", translate_checkpoint)
     speech.export(root / "speech", speech_checkpoint)
+    for kind, checkpoint in caption_checkpoints.items():
+        caption.export_kind(kind, root / f"caption_{kind}", checkpoint)
     return root

@@ -82,3 +82,21 @@ def tiny_speech_checkpoint(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     save_speech(LAS(LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0)), path, {"epoch": 0})
     return path
+
+
+CAPTION_WORDS = ["a", "dog", "runs", "on", "grass", "man", "red", "shirt"]
+
+
+def tiny_caption_checkpoint(path: Path, kind: str, seed: int = 0) -> Path:
+    """An untrained, seeded captioner. Both kinds use the small CNN here (the EfficientNet-Lite0 encoder's
+    export is checked in tests/unit/test_caption.py); "photo" takes 64 px images, a 2x smaller grid."""
+    from models.caption.checkpoint import save_checkpoint as save_caption
+    from models.caption.model import CaptionConfig, Captioner
+    from models.caption.train import grounded_vocab
+
+    vocab = grounded_vocab() if kind == "grounded" else ["<pad>", "<unk>", "<s>", "</s>", *CAPTION_WORDS]
+    torch.manual_seed(seed)
+    cfg = CaptionConfig(vocab=len(vocab), image_size=96 if kind == "grounded" else 64, dim=16, emb=8, hidden=16, attn=8,
+                        dropout=0.0)  # fmt: skip
+    save_caption(Captioner(cfg), vocab, path, {"epoch": 0})
+    return path

@@ -1,4 +1,4 @@
-"""Caption files and splits for the photo captioning model (issue 5; the model itself is not written yet).
+"""Caption files and splits for the photo captioning model.
 
 `read_captions` takes the caption files users have, detected from their content:
 - CSV with a header `image,caption` (the Flickr8k subset in ../shared/data/flickr8k_mini);
@@ -15,6 +15,7 @@ import io
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
@@ -86,3 +87,34 @@ def build_vocab(captions: list[str], min_freq: int) -> list[str]:
     counts = Counter(w for c in captions for w in tokenize(c))
     words = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
     return [PAD, UNK, BOS, EOS, *words]
+
+
+@dataclass(frozen=True)
+class PhotoData:
+    """Where a photo caption set lives; defaults are the Flickr8k subset in the shared data folder."""
+
+    captions: Path  # any format read_captions knows
+    images: Path  # folder of the image files the captions name
+    train_list: Path | None  # split files (one image name per line); None = every captioned image
+    dev_list: Path | None
+
+    @classmethod
+    def flickr8k_mini(cls, data_dir: Path) -> PhotoData:
+        root = data_dir / "flickr8k_mini"
+        return cls(root / "captions.txt", root / "images", root / "splits" / "Flickr_8k.trainImages.txt",
+                   root / "splits" / "Flickr_8k.devImages.txt")  # fmt: skip
+
+    def split(self, which: str) -> tuple[list[str], dict[str, list[str]]]:
+        """Image names of a split (sorted) and their captions; images without captions are left out."""
+        captions = read_captions(self.captions)
+        listed = self.train_list if which == "train" else self.dev_list
+        if listed is None:
+            raise ValueError(f"no {which} list given: pass --{which}-list")
+        names = sorted(n for n in read_split(listed, self.images) if n in captions)
+        if not names:
+            raise ValueError(f"{listed}: none of its images are both in {self.images} and in {self.captions}")
+        return names, {n: captions[n] for n in names}
+
+
+def encode(words: list[str], index: dict[str, int], unk: int = 1) -> list[int]:
+    return [index.get(w, unk) for w in words]

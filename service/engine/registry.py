@@ -14,6 +14,7 @@ from service.engine.batcher import Batcher, BatchSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
 from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
+from service.handlers.caption import GroundedCaptionHandler, PhotoCaptionHandler
 from service.handlers.hull import HullHandler
 from service.handlers.speech import SpeechHandler
 from service.handlers.translate import TranslateHandler
@@ -22,7 +23,13 @@ from service.settings import ModelSettings, Settings
 
 log = logging.getLogger("seq2serve")
 
-HANDLERS: dict[str, type[Handler[Any, Any]]] = {"hull": HullHandler, "translate": TranslateHandler, "speech": SpeechHandler}
+HANDLERS: dict[str, type[Handler[Any, Any]]] = {
+    "hull": HullHandler,
+    "translate": TranslateHandler,
+    "speech": SpeechHandler,
+    "caption_photo": PhotoCaptionHandler,
+    "caption_grounded": GroundedCaptionHandler,
+}
 
 
 @dataclass

@@ -10,17 +10,25 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.settings import HullSettings, Settings, SpeechSettings, TranslateSettings
+from service.settings import CaptionSettings, HullSettings, Settings, SpeechSettings, TranslateSettings
 
 
 def make_settings(
-    artifacts_dir: Path, translate: dict[str, object] | None = None, speech: dict[str, object] | None = None, **hull: object
+    artifacts_dir: Path,
+    translate: dict[str, object] | None = None,
+    speech: dict[str, object] | None = None,
+    caption: dict[str, object] | None = None,
+    **hull: object,
 ) -> Settings:
+    """Hull on, the other models off unless their dict is given (`caption` applies to both caption models)."""
+    cap = {"enabled": False, "max_wait_ms": 20, **(caption or {})}
     return Settings(
         artifacts_dir=artifacts_dir,
         hull=HullSettings(**{"max_wait_ms": 20, **hull}),  # type: ignore[arg-type]
         translate=TranslateSettings(**{"enabled": False, "max_wait_ms": 20, **(translate or {})}),  # type: ignore[arg-type]
         speech=SpeechSettings(**{"enabled": False, "max_wait_ms": 20, **(speech or {})}),  # type: ignore[arg-type]
+        caption_photo=CaptionSettings(**cap),  # type: ignore[arg-type]
+        caption_grounded=CaptionSettings(**cap),  # type: ignore[arg-type]
     )
 
 
