@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate train-speech clean help
+.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate train-speech train-caption clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,7 @@ eval: export  ## measure every shipped model; rewrites models/*/card.json (about
 	$(BIN)/python -m models.hull.evaluate
 	$(BIN)/python -m models.translate.evaluate
 	test ! -f checkpoints/speech.safetensors || $(BIN)/python -m models.speech.evaluate  # once it ships
+	test ! -f checkpoints/caption_photo.safetensors || $(BIN)/python -m models.caption.evaluate  # once they ship
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
 	$(BIN)/python -m benchmarks.hull_batching
@@ -56,6 +57,11 @@ train-speech: $(STAMP)  ## build the speech corpus (espeak-ng + FSDD), then trai
 	bash scripts/install-debian-deps.sh
 	test -f runs/speech/data/train.npz || $(BIN)/python -m models.speech.data
 	$(BIN)/python -m models.speech.train --name main
+
+train-caption: $(STAMP)  ## retrain both captioning models and the regularizer ablation (resumable; see models/caption/MODEL_CARD.md)
+	$(BIN)/python -m models.caption.train --kind grounded --name grounded --epochs 10 --out checkpoints/caption_grounded.safetensors
+	$(BIN)/python -m models.caption.train --kind grounded --name grounded_reg0 --reg 0 --epochs 10
+	$(BIN)/python -m models.caption.train --kind photo --name photo --out checkpoints/caption_photo.safetensors
 
 clean:  ## remove build outputs (keeps .venv and checkpoints)
 	rm -rf build .pytest_cache .ruff_cache

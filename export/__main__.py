@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from export import hull, translate
+from export import caption, hull, translate
 
 # name -> (export function, its checkpoint, the other files whose change makes the export stale)
 EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path, list[Path]]] = {
     "hull": (hull.export, hull.CHECKPOINT, [hull.CARD]),
     "translate": (translate.export, translate.CHECKPOINT, [translate.CARD]),
+    "caption_photo": (caption.export_photo, caption.CHECKPOINTS["photo"], [caption.CARD]),
+    "caption_grounded": (caption.export_grounded, caption.CHECKPOINTS["grounded"], [caption.CARD]),
 }
 
 

@@ -95,7 +95,7 @@ class PhotoData:
 
     captions: Path  # any format read_captions knows
     images: Path  # folder of the image files the captions name
-    train_list: Path | None  # split files (one image name per line); None = every captioned image
+    train_list: Path | None  # split files (one image name per line); both None = a fixed 95/5 split
     dev_list: Path | None
 
     @classmethod
@@ -105,14 +105,21 @@ class PhotoData:
                    root / "splits" / "Flickr_8k.devImages.txt")  # fmt: skip
 
     def split(self, which: str) -> tuple[list[str], dict[str, list[str]]]:
-        """Image names of a split (sorted) and their captions; images without captions are left out."""
+        """Image names of a split (sorted) and their captions; images without captions are left out.
+        Without split lists (COCO or Flickr30k caption files come without them), every 20th captioned
+        image, in name order, is dev and the rest is train."""
         captions = read_captions(self.captions)
-        listed = self.train_list if which == "train" else self.dev_list
-        if listed is None:
-            raise ValueError(f"no {which} list given: pass --{which}-list")
-        names = sorted(n for n in read_split(listed, self.images) if n in captions)
+        present = sorted(n for n in captions if (self.images / n).exists())
+        if self.train_list is None and self.dev_list is None:
+            dev = set(present[::20])
+            names = [n for n in present if (n in dev) == (which == "dev")]
+        else:
+            listed = self.train_list if which == "train" else self.dev_list
+            if listed is None:
+                raise ValueError(f"no {which} list given: pass --{which}-list (or neither list)")
+            names = sorted(n for n in read_split(listed, self.images) if n in captions)
         if not names:
-            raise ValueError(f"{listed}: none of its images are both in {self.images} and in {self.captions}")
+            raise ValueError(f"no {which} images are both in {self.images} and in {self.captions}")
         return names, {n: captions[n] for n in names}
 
 

@@ -113,8 +113,8 @@ def cached_grids(model: Captioner, data: PhotoData, names: list[str], cache: Pat
 class PhotoTask:
     def __init__(self, args: argparse.Namespace, run: Path) -> None:
         data = PhotoData.flickr8k_mini(args.data_dir)
-        data = PhotoData(args.captions or data.captions, args.images or data.images,
-                         args.train_list or data.train_list, args.dev_list or data.dev_list)  # fmt: skip
+        if args.captions:  # another caption set: its own split lists, or none (a fixed 95/5 split)
+            data = PhotoData(args.captions, args.images or data.images, args.train_list, args.dev_list)
         self.args = args
         self.train_names, train_caps = data.split("train")
         self.dev_names, dev_caps = data.split("dev")

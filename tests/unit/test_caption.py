@@ -224,3 +224,20 @@ def test_flickr8k_mini_splits() -> None:
     dev, dev_caps = data.split("dev")
     assert (len(train), len(dev)) == (753, 113) and not set(train) & set(dev)
     assert all(len(c) == 5 for c in (*train_caps.values(), *dev_caps.values()))
+
+
+def test_a_coco_caption_file_without_split_lists_trains_on_a_fixed_split(tmp_path: Path) -> None:
+    import json
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(40):
+        Image.new("RGB", (8, 8)).save(images / f"{k:03d}.jpg")
+    coco = {"images": [{"id": k, "file_name": f"{k:03d}.jpg"} for k in range(41)],  # 040.jpg is missing
+            "annotations": [{"image_id": k, "caption": f"A picture number {k}."} for k in range(41)]}  # fmt: skip
+    (tmp_path / "captions.json").write_text(json.dumps(coco))
+    data = PhotoData(tmp_path / "captions.json", images, None, None)
+    train, train_caps = data.split("train")
+    dev, _ = data.split("dev")
+    assert dev == ["000.jpg", "020.jpg"] and len(train) == 38 and not set(train) & set(dev)
+    assert train_caps["001.jpg"] == ["A picture number 1."]
