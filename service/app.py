@@ -15,7 +15,7 @@ from service.handlers.caption import CaptionHandler
 from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.routes import caption, hull, speech, system, translate
+from service.routes import caption, hull, sentiment, speech, system, translate
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("seq2serve")
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(translate.router)
     app.include_router(speech.router)
     app.include_router(caption.router)
+    app.include_router(sentiment.router)
     endpoint_models = endpoint_labels()
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
     # Audio and images need more room than JSON does.

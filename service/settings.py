@@ -62,6 +62,13 @@ class CaptionSettings(ModelSettings):
     length_alpha: float = Field(0.0, ge=0, le=5)  # length normalization in beam search (GNMT alpha)
 
 
+class SentimentSettings(ModelSettings):
+    # Off until trained checkpoints ship (checkpoints/sentiment.safetensors + sentiment_parser.safetensors).
+    enabled: bool = False
+    max_words: int = Field(100, ge=1, le=1000)  # longer sentences (or trees with more leaves) get 422
+    max_tree_depth: int = Field(200, ge=1, le=1000)  # deeper bracket nesting in `tree` gets 422
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEQ2SERVE_", env_nested_delimiter="__", extra="ignore")
 
@@ -82,6 +89,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = SpeechSettings()
     caption_photo: CaptionSettings = CaptionSettings()  # POST /caption with model=photo
     caption_grounded: CaptionSettings = CaptionSettings()  # POST /caption with model=grounded
+    sentiment: SentimentSettings = SentimentSettings()
 
 
 @lru_cache

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from export import caption, hull, speech, translate
-from tests.helpers import tiny_caption_checkpoint, tiny_hull_checkpoint, tiny_speech_checkpoint, tiny_translate_checkpoint
+from export import caption, hull, sentiment, speech, translate
+from tests.helpers import (
+    tiny_caption_checkpoint,
+    tiny_hull_checkpoint,
+    tiny_sentiment_checkpoints,
+    tiny_speech_checkpoint,
+    tiny_translate_checkpoint,
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +38,18 @@ def caption_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
 
 
 @pytest.fixture(scope="session")
+def sentiment_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return tiny_sentiment_checkpoints(tmp_path_factory.mktemp("ckpt"))
+
+
+@pytest.fixture(scope="session")
 def artifacts_dir(
     tmp_path_factory: pytest.TempPathFactory,
     hull_checkpoint: Path,
     translate_checkpoint: Path,
     speech_checkpoint: Path,
     caption_checkpoints: dict[str, Path],
+    sentiment_checkpoints: tuple[Path, Path],
 ) -> Path:
     """build/models-like folder holding the tiny models' exported graphs (ONNX + TorchScript)."""
     root = tmp_path_factory.mktemp("artifacts")
@@ -46,4 +58,5 @@ def artifacts_dir(
     speech.export(root / "speech", speech_checkpoint)
     for kind, checkpoint in caption_checkpoints.items():
         caption.export_kind(kind, root / f"caption_{kind}", checkpoint)
+    sentiment.export(root / "sentiment", *sentiment_checkpoints)
     return root

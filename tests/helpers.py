@@ -100,3 +100,25 @@ def tiny_caption_checkpoint(path: Path, kind: str, seed: int = 0) -> Path:
                         dropout=0.0)  # fmt: skip
     save_caption(Captioner(cfg), vocab, path, {"epoch": 0})
     return path
+
+
+SENTIMENT_WORDS = ["the", "film", "is", "good", "bad", "not", "a", "."]
+
+
+def tiny_sentiment_checkpoints(root: Path, seed: int = 0) -> tuple[Path, Path]:
+    """An untrained, seeded Tree-LSTM and parser over a few words: (tree model, parser)."""
+    import json
+
+    from models.checkpoints import save_weights
+    from models.sentiment.data import Vocab
+    from models.sentiment.model import TreeLSTM, TreeLSTMConfig
+    from models.sentiment.parser import ParserConfig, SpanScorer
+
+    vocab = Vocab(SENTIMENT_WORDS)
+    torch.manual_seed(seed)
+    model = TreeLSTM(TreeLSTMConfig(vocab=len(vocab), emb=8, hidden=6, dropout=0.0))
+    parser = SpanScorer(ParserConfig(vocab=len(vocab), emb=8, hidden=6, span=5, dropout=0.0))
+    paths = root / "sentiment.safetensors", root / "sentiment_parser.safetensors"
+    for m, path in zip((model, parser), paths, strict=True):
+        save_weights(m, path, {"config": json.dumps(m.cfg.to_dict()), "vocab": vocab.to_json(), "epoch": "0"}, half=True)
+    return paths

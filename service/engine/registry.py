@@ -16,6 +16,7 @@ from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
 from service.handlers.caption import GroundedCaptionHandler, PhotoCaptionHandler
 from service.handlers.hull import HullHandler
+from service.handlers.sentiment import SentimentHandler
 from service.handlers.speech import SpeechHandler
 from service.handlers.translate import TranslateHandler
 from service.metrics import Metrics
@@ -29,6 +30,7 @@ HANDLERS: dict[str, type[Handler[Any, Any]]] = {
     "speech": SpeechHandler,
     "caption_photo": PhotoCaptionHandler,
     "caption_grounded": GroundedCaptionHandler,
+    "sentiment": SentimentHandler,
 }
 
 

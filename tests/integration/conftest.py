@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.settings import CaptionSettings, HullSettings, Settings, SpeechSettings, TranslateSettings
+from service.settings import CaptionSettings, HullSettings, SentimentSettings, Settings, SpeechSettings, TranslateSettings
 
 
 def make_settings(
@@ -18,6 +18,7 @@ def make_settings(
     translate: dict[str, object] | None = None,
     speech: dict[str, object] | None = None,
     caption: dict[str, object] | None = None,
+    sentiment: dict[str, object] | None = None,
     **hull: object,
 ) -> Settings:
     """Hull on, the other models off unless their dict is given (`caption` applies to both caption models)."""
@@ -29,6 +30,7 @@ def make_settings(
         speech=SpeechSettings(**{"enabled": False, "max_wait_ms": 20, **(speech or {})}),  # type: ignore[arg-type]
         caption_photo=CaptionSettings(**cap),  # type: ignore[arg-type]
         caption_grounded=CaptionSettings(**cap),  # type: ignore[arg-type]
+        sentiment=SentimentSettings(**{"enabled": False, "max_wait_ms": 20, **(sentiment or {})}),  # type: ignore[arg-type]
     )
 
 
