@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate train-speech train-caption clean help
+.PHONY: serve test lint format export eval bench deploy-check train-hull train-translate train-speech train-caption train-sentiment clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -38,6 +38,7 @@ eval: export  ## measure every shipped model; rewrites models/*/card.json (about
 	$(BIN)/python -m models.translate.evaluate
 	test ! -f checkpoints/speech.safetensors || $(BIN)/python -m models.speech.evaluate  # once it ships
 	test ! -f checkpoints/caption_photo.safetensors || $(BIN)/python -m models.caption.evaluate  # once they ship
+	test ! -f checkpoints/sentiment.safetensors || $(BIN)/python -m models.sentiment.evaluate  # once it ships
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
 	$(BIN)/python -m benchmarks.hull_batching
@@ -62,6 +63,10 @@ train-caption: $(STAMP)  ## retrain both captioning models and the regularizer a
 	$(BIN)/python -m models.caption.train --kind grounded --name grounded --epochs 10 --out checkpoints/caption_grounded.safetensors
 	$(BIN)/python -m models.caption.train --kind grounded --name grounded_reg0 --reg 0 --epochs 10
 	$(BIN)/python -m models.caption.train --kind photo --name photo --out checkpoints/caption_photo.safetensors
+
+train-sentiment: $(STAMP)  ## retrain the SST Tree-LSTM and its parser (resumable, minutes on a CPU; see models/sentiment/MODEL_CARD.md)
+	$(BIN)/python -m models.sentiment.train --name main --epochs 20 --out checkpoints/sentiment.safetensors  # keeps the best dev epoch
+	$(BIN)/python -m models.sentiment.train_parser
 
 clean:  ## remove build outputs (keeps .venv and checkpoints)
 	rm -rf build .pytest_cache .ruff_cache

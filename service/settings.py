@@ -63,8 +63,6 @@ class CaptionSettings(ModelSettings):
 
 
 class SentimentSettings(ModelSettings):
-    # Off until trained checkpoints ship (checkpoints/sentiment.safetensors + sentiment_parser.safetensors).
-    enabled: bool = False
     max_words: int = Field(100, ge=1, le=1000)  # longer sentences (or trees with more leaves) get 422
     max_tree_depth: int = Field(200, ge=1, le=1000)  # deeper bracket nesting in `tree` gets 422
 

@@ -30,6 +30,10 @@ def server(artifacts_dir: Path, tmp_path: Path) -> Iterator[Server]:
         "SEQ2SERVE_TRANSLATE__ENABLED": "true",
         "SEQ2SERVE_SPEECH__ENABLED": "true",
         "SEQ2SERVE_SPEECH__MAX_OUTPUT_CHARS": "12",  # the tiny test model is untrained: keep its answers short
+        "SEQ2SERVE_CAPTION_PHOTO__ENABLED": "true",
+        "SEQ2SERVE_CAPTION_PHOTO__MAX_OUTPUT_WORDS": "8",
+        "SEQ2SERVE_CAPTION_GROUNDED__ENABLED": "true",
+        "SEQ2SERVE_CAPTION_GROUNDED__MAX_OUTPUT_WORDS": "8",
     }
     with running_server(env, tmp_path / "server.log", ready_timeout_s=60) as s:
         yield s

@@ -130,3 +130,19 @@ def test_sst_splits_match_their_published_counts() -> None:
         ts = read_split(default_data_dir(), split)
         assert len(ts) == trees and sum(len(t.nodes()) for t in ts) == nodes
         assert all(len(n.children) in (0, 2) for t in itertools.islice(ts, 200) for n in t.nodes())
+
+
+def test_shipped_models_export_verify_and_read_clear_sentences(tmp_path: Path) -> None:
+    from export.sentiment import CHECKPOINT, PARSER
+    from service.handlers.sentiment import SentimentHandler
+    from service.schemas.sentiment import SentimentRequest
+    from service.settings import SentimentSettings
+
+    meta = export(tmp_path / "sentiment", CHECKPOINT, PARSER)
+    assert all(g["max_abs_diff"] < 1e-4 for g in meta["graphs"].values())
+    handler = SentimentHandler(tmp_path / "sentiment", SentimentSettings())
+    handler.load(OnnxRuntime(tmp_path / "sentiment", handler.graphs, RuntimeOptions()))
+    texts = ["This is a wonderful, moving film.", "I loved it.", "A dull, lifeless mess."]
+    items = [handler.validate(SentimentRequest(text=t)) for t in texts]
+    labels = [int(probs[-1].argmax()) for _, probs in handler.predict(items)]
+    assert labels[0] >= 3 and labels[1] >= 3 and labels[2] <= 1
