@@ -25,8 +25,9 @@ class TreeLSTMConfig:
     emb: int = 200
     hidden: int = 150
     dropout: float = 0.5
+    cell: str = "lstm"  # "lstm": Tree-LSTM (served); "rntn": Socher et al.'s tensor network (emb == hidden)
 
-    def to_dict(self) -> dict[str, int | float]:
+    def to_dict(self) -> dict[str, int | float | str]:
         return asdict(self)
 
 
@@ -74,13 +75,48 @@ class Classifier(nn.Module):
         return F.log_softmax(self.out(self.drop(h)), dim=-1)
 
 
+class RNTNLeaf(nn.Module):
+    """RNTN leaves are the word vectors themselves; c is zero (the cells share one interface)."""
+
+    def __init__(self, cfg: TreeLSTMConfig, classify: nn.Module) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(cfg.vocab, cfg.hidden)
+        nn.init.uniform_(self.embed.weight, -0.1, 0.1)
+        self.classify = classify
+
+    def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.embed(ids)
+        return h, torch.zeros_like(h), self.classify(h)
+
+
+class RNTNCompose(nn.Module):
+    """Socher et al. 2013: p = tanh(x^T V x + W x + b), x = [left; right], V a (d, 2d, 2d) tensor."""
+
+    def __init__(self, cfg: TreeLSTMConfig, classify: nn.Module) -> None:
+        super().__init__()
+        d = cfg.hidden
+        self.V = nn.Parameter(torch.randn(d, 2 * d, 2 * d) / (4 * d))
+        self.W = nn.Linear(2 * d, d)
+        self.classify = classify
+
+    def forward(
+        self, hl: torch.Tensor, cl: torch.Tensor, hr: torch.Tensor, cr: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = torch.cat([hl, hr], dim=-1)
+        h = torch.tanh(torch.einsum("ni,kij,nj->nk", x, self.V, x) + self.W(x))
+        return h, torch.zeros_like(h), self.classify(h)
+
+
 class TreeLSTM(nn.Module):
+    """The tree model: Tree-LSTM cells, or RNTN cells for the comparison in the model card."""
+
     def __init__(self, cfg: TreeLSTMConfig) -> None:
         super().__init__()
         self.cfg = cfg
         classify = Classifier(cfg)
-        self.leaf = Leaf(cfg, classify)
-        self.compose = Compose(cfg, classify)
+        rntn = cfg.cell == "rntn"
+        self.leaf = (RNTNLeaf if rntn else Leaf)(cfg, classify)
+        self.compose = (RNTNCompose if rntn else Compose)(cfg, classify)
 
     def run(self, p: Plan) -> torch.Tensor:
         """logp (n_nodes, 5) for every node of the plan, in plan numbering."""

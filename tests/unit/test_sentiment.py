@@ -146,3 +146,17 @@ def test_shipped_models_export_verify_and_read_clear_sentences(tmp_path: Path) -
     items = [handler.validate(SentimentRequest(text=t)) for t in texts]
     labels = [int(probs[-1].argmax()) for _, probs in handler.predict(items)]
     assert labels[0] >= 3 and labels[1] >= 3 and labels[2] <= 1
+
+
+def test_rntn_cells_batch_by_level_too() -> None:
+    from models.sentiment.model import TreeLSTM, TreeLSTMConfig
+
+    torch.manual_seed(0)
+    model = TreeLSTM(TreeLSTMConfig(vocab=10, hidden=6, dropout=0.0, cell="rntn")).eval()
+    trees = [parse_ptb(SST), parse_ptb("(1 (2 a) (1 b))")]
+    ids = [[1, 2, 3, 4, 5], [6, 7]]
+    with torch.no_grad():
+        together = model.run(p := plan(trees, ids))
+        alone = [model.run(q := plan([t], [w]))[q.order[0]] for t, w in zip(trees, ids, strict=True)]
+    for k in range(2):
+        torch.testing.assert_close(together[p.order[k]], alone[k])
