@@ -7,11 +7,11 @@ WAV="$(mktemp --suffix .wav)"
 trap 'rm -f "$WAV"' EXIT
 espeak-ng -v en-us -s 150 -w "$WAV" "four two seven"  # 22,050 Hz; the server resamples to 8 kHz
 
-echo "# multipart upload, with beam search and the attention over audio frames"
-curl -sS -X POST "$URL/transcribe" -F "file=@$WAV" -F beam_size=4 -F return_attention=true
+echo "# multipart upload (greedy decoding, the default), with the attention over audio frames"
+curl -sS -X POST "$URL/transcribe" -F "file=@$WAV" -F return_attention=true
 echo
 
-echo "# the same audio as base64 JSON, three transcripts with scores"
+echo "# the same audio as base64 JSON, beam search for three transcripts with scores"
 printf '{"audio_base64": "%s", "beam_size": 4, "n_best": 3}' "$(base64 -w0 "$WAV")" |
     curl -sS -X POST "$URL/transcribe" -H 'content-type: application/json' -d @-
 echo

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from export import caption, hull, sentiment, translate
+from export import caption, hull, sentiment, speech, translate
 
 # name -> (export function, its checkpoint, the other files whose change makes the export stale)
 EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path, list[Path]]] = {
     "hull": (hull.export, hull.CHECKPOINT, [hull.CARD]),
     "translate": (translate.export, translate.CHECKPOINT, [translate.CARD]),
+    "speech": (speech.export, speech.CHECKPOINT, [speech.CARD]),
     "caption_photo": (caption.export_photo, caption.CHECKPOINTS["photo"], [caption.CARD]),
     "caption_grounded": (caption.export_grounded, caption.CHECKPOINTS["grounded"], [caption.CARD]),
     "sentiment": (sentiment.export, sentiment.CHECKPOINT, [sentiment.PARSER, sentiment.CARD]),

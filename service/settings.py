@@ -44,8 +44,6 @@ class TranslateSettings(ModelSettings):
 
 
 class SpeechSettings(ModelSettings):
-    # Off until a trained checkpoint ships (checkpoints/speech.safetensors); tests turn it on.
-    enabled: bool = False
     max_body_bytes: int = Field(8_000_000, ge=1024)  # /transcribe bodies (WAV upload or base64 JSON) beyond this get 413
     max_audio_seconds: float = Field(20.0, gt=0, le=600)  # longer audio gets 422
     max_output_chars: int = Field(200, ge=1, le=2000)  # characters per transcript, at most

@@ -30,6 +30,12 @@ from service.schemas.speech import TranscribeOptions
 from service.settings import SpeechSettings
 
 CHUNK = 32
+# (text, espeak-ng voice) for the model card's examples: dev voices (accent + variant unseen in training)
+# except en-us+m1; the last-but-two has words outside the 400-word training vocabulary.
+EXAMPLES = [("i want to go home", "en-gb-x-gbclan+m4"), ("where is the station", "en-gb-x-gbcwmd+f3"),
+            ("seven three nine one two eight", "en-gb-x-gbclan+annie"), ("the weather is beautiful today", "en-gb-x-gbclan+m4"),
+            ("quantum physics is fascinating", "en-gb-x-gbcwmd+john"), ("call me tomorrow", "en-us+m1"),
+            ("i don't know", "en-gb-x-gbclan+m6")]  # fmt: skip
 
 
 def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list[str]]]:
@@ -63,9 +69,16 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--beams", default="1,4")
     p.add_argument("--card", type=Path, default=Path("models/speech/card.json"))
+    p.add_argument("--examples", action="store_true", help="only transcribe the model card's example sentences")
     args = p.parse_args()
     handler = SpeechHandler(args.artifacts, SpeechSettings())
     handler.load(make_runtime("onnx", args.artifacts, handler.graphs, RuntimeOptions(device="cpu")))
+    if args.examples:
+        audio = [wav_bytes(np.asarray(synth.synthesize(synth.Utterance(t, v, 150, 50)), np.float32), SAMPLE_RATE)
+                 for t, v in EXAMPLES]  # fmt: skip
+        for (text, voice), got in zip(EXAMPLES, transcribe_all(handler, audio, 1), strict=True):
+            print(f"{text!r} ({voice}) -> {got!r}")
+        return
     metrics: dict[str, Any] = {}
     print("| dev set | search | CER % | utterance accuracy % | n | seconds |\n|---|---|---|---|---|---|")
     for name, (audio, refs) in dev_sets(args.data_dir or default_data_dir()).items():

@@ -88,7 +88,7 @@ async def test_bad_input_gets_a_clear_4xx(sclient: httpx.AsyncClient, kwargs: di
     assert fragment in r.text
 
 
-async def test_listed_and_off_by_default(sclient: httpx.AsyncClient, artifacts_dir: Path) -> None:
+async def test_listed_and_can_be_turned_off(sclient: httpx.AsyncClient, artifacts_dir: Path) -> None:
     names = [m["name"] for m in (await sclient.get("/v1/models")).json()["models"]]
     assert "speech" in names
     async for c in running_client(create_app(make_settings(artifacts_dir))):
