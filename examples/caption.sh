@@ -7,7 +7,7 @@ URL="${SEQ2SERVE_URL:-http://127.0.0.1:8000}"
 PY="${PYTHON:-.venv/bin/python}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-"$PY" -m models.caption.scenes "$OUT/scene.png" --seed 7 --index 3  # prints the true caption and boxes
+"$PY" -m models.caption.scenes "$OUT/scene.png" --seed 7 --index 1  # prints the true caption and boxes
 
 echo "# grounded model: a scene of shapes and digits, with where it looked for each word (peak = x, y)"
 curl -sS -X POST "$URL/caption" -F "file=@$OUT/scene.png" -F model=grounded -F return_attention=false \

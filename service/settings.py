@@ -51,13 +51,12 @@ class SpeechSettings(ModelSettings):
 
 
 class CaptionSettings(ModelSettings):
-    # Off until trained checkpoints ship (checkpoints/caption_<kind>.safetensors); tests turn them on.
-    enabled: bool = False
     max_body_bytes: int = Field(10_000_000, ge=1024)  # /caption bodies (upload or base64 JSON) beyond this get 413
     max_image_pixels: int = Field(25_000_000, ge=1)  # width x height, read from the header before decoding; more -> 413
     max_output_words: int = Field(30, ge=1, le=200)  # words per caption, at most (and the default max_length)
     max_beam_size: int = Field(16, ge=1, le=128)
     length_alpha: float = Field(0.0, ge=0, le=5)  # length normalization in beam search (GNMT alpha)
+    block_unk: bool = True  # never generate <unk> (rare words): complete captions instead of "on a <unk>"
 
 
 class SentimentSettings(ModelSettings):

@@ -35,7 +35,9 @@ from models.paths import default_data_dir
 from service.engine.runtimes import EncoderDecoderGraphs, RuntimeOptions, make_runtime, read_meta
 
 EVAL_SEED, EVAL_SCENES = 2_000_003, 1000
-PHOTO_SEARCHES = {"greedy": (1, 0.0), "beam3": (3, 0.0), "beam3_a0.5": (3, 0.5), "beam5": (5, 0.0), "beam5_a0.5": (5, 0.5)}
+# name -> (beam size, length alpha, block <unk>). The served default is beam3 (block_unk on).
+PHOTO_SEARCHES = {"greedy": (1, 0.0, True), "beam3": (3, 0.0, True), "beam3_unk_allowed": (3, 0.0, False),
+                  "beam3_a0.5": (3, 0.5, True), "beam5": (5, 0.0, True), "beam5_a0.5": (5, 0.5, True)}  # fmt: skip
 CHUNK = 32
 ABLATION = ROOT / "checkpoints" / "caption_grounded_reg0.safetensors"
 
@@ -46,10 +48,12 @@ def load(folder: Path) -> tuple[EncoderDecoderGraphs, dict[str, Any]]:
     return EncoderDecoderGraphs(runtime, meta), meta
 
 
-def captions(graphs: EncoderDecoderGraphs, vocab: list[str], images: list[np.ndarray], beam: int, alpha: float) -> list[Any]:
+def captions(
+    graphs: EncoderDecoderGraphs, vocab: list[str], images: list[np.ndarray], beam: int, alpha: float, block_unk: bool = True
+) -> list[Any]:
     hyps = []
     for i in range(0, len(images), CHUNK):
-        queries = [CaptionQuery(im, beam, 1, 30, alpha) for im in images[i : i + CHUNK]]
+        queries = [CaptionQuery(im, beam, 1, 30, alpha, block_unk) for im in images[i : i + CHUNK]]
         hyps += [h[0] for h in decode(graphs, queries, len(vocab))]
     return hyps
 
@@ -66,9 +70,9 @@ def evaluate_photo(folder: Path, data_dir: Path) -> dict[str, Any]:
     refs = [[" ".join(tokenize(c)) for c in caps[n]] for n in names]
     images = [load_image_file(str(data.images / n), size) for n in names]
     out: dict[str, Any] = {"split": "flickr8k_mini dev", "images": len(names), "references_per_image": 5, "searches": {}}
-    for name, (beam, alpha) in PHOTO_SEARCHES.items():
+    for name, (beam, alpha, block_unk) in PHOTO_SEARCHES.items():
         t0 = time.time()
-        hyps = [text(h, vocab) for h in captions(graphs, vocab, images, beam, alpha)]
+        hyps = [text(h, vocab) for h in captions(graphs, vocab, images, beam, alpha, block_unk)]
         row = {f"bleu{n}": bleu(hyps, refs, n) for n in (1, 2, 3, 4)} | {"cider_d": cider_d(hyps, refs)}
         row["mean_words"] = round(float(np.mean([len(h.split()) for h in hyps])), 2)
         row["distinct_captions"] = len(set(hyps))
@@ -80,17 +84,12 @@ def evaluate_photo(folder: Path, data_dir: Path) -> dict[str, Any]:
     return out
 
 
-def peak_inside(weights: np.ndarray, box: tuple[int, int, int, int], grid: int) -> bool:
-    row, col = divmod(int(weights.argmax()), grid)
-    cx, cy = (col + 0.5) * SIZE / grid, (row + 0.5) * SIZE / grid
-    return box[0] <= cx < box[2] and box[1] <= cy < box[3]
-
-
-def cells_inside(box: tuple[int, int, int, int], grid: int) -> float:
+def inside_cells(box: tuple[int, int, int, int], grid: int) -> np.ndarray:
+    """(grid * grid,) bool: the cells whose centre lies inside the box (row-major, as attention is)."""
     centres = (np.arange(grid) + 0.5) * SIZE / grid
-    xs = ((centres >= box[0]) & (centres < box[2])).sum()
-    ys = ((centres >= box[1]) & (centres < box[3])).sum()
-    return float(xs * ys) / grid**2
+    rows = (centres >= box[1]) & (centres < box[3])
+    cols = (centres >= box[0]) & (centres < box[2])
+    return np.outer(rows, cols).ravel()
 
 
 def forced_attention(graphs: EncoderDecoderGraphs, image: np.ndarray, ids: list[int]) -> list[np.ndarray]:
@@ -106,25 +105,51 @@ def forced_attention(graphs: EncoderDecoderGraphs, image: np.ndarray, ids: list[
     return rows
 
 
+class Tally:
+    """Per word type (colour, kind = shape or digit): peak-in-box hits, attention mass inside the box,
+    and how far the peak cell's centre is from the box (0 inside), in pixels."""
+
+    def __init__(self, grid: int) -> None:
+        self.grid = grid
+        self.hits: dict[str, list[bool]] = {"colour": [], "kind": []}
+        self.mass: dict[str, list[float]] = {"colour": [], "kind": []}
+        self.dist: dict[str, list[float]] = {"colour": [], "kind": []}
+
+    def add(self, rows: list[np.ndarray], span: tuple[int, int], box: tuple[int, int, int, int]) -> None:
+        inside = inside_cells(box, self.grid)
+        for t, kind in zip(span, ("colour", "kind"), strict=True):
+            peak = int(rows[t].argmax())
+            self.hits[kind].append(bool(inside[peak]))
+            self.mass[kind].append(float(rows[t][inside].sum()))
+            r, c = divmod(peak, self.grid)
+            x, y = (c + 0.5) * SIZE / self.grid, (r + 0.5) * SIZE / self.grid
+            self.dist[kind].append(float(np.hypot(max(box[0] - x, 0, x - box[2]), max(box[1] - y, 0, y - box[3]))))
+
+    def summary(self, prefix: str) -> dict[str, Any]:
+        pct = lambda xs: round(100 * float(np.mean(xs)), 2) if xs else 0.0  # noqa: E731
+        both = self.hits["colour"] + self.hits["kind"]
+        out = {f"{prefix}_peak_in_box": pct(both), f"{prefix}_object_words": len(both)}
+        for kind in ("colour", "kind"):
+            out[f"{prefix}_peak_in_box_{kind}"] = pct(self.hits[kind])
+            out[f"{prefix}_mass_in_box_{kind}"] = pct(self.mass[kind])
+            out[f"{prefix}_median_peak_distance_px_{kind}"] = round(float(np.median(self.dist[kind])), 1) if both else 0.0
+        return out
+
+
 def grounding(scenes: list[Scene], hyps: list[Any], graphs: EncoderDecoderGraphs, vocab: list[str], grid: int) -> dict[str, Any]:
     index = {w: i for i, w in enumerate(vocab)}
-    gen_hits = gen_total = forced_hits = forced_total = 0
-    chance = []
+    generated, forced, chance = Tally(grid), Tally(grid), []
     for scene, h in zip(scenes, hyps, strict=True):
         words = [vocab[i] for i in h.ids]
-        for k, (i, j) in enumerate(object_spans(words) or []):
-            if k < len(scene.objects) and (words[i], words[j]) == scene.objects[k].words:
-                gen_hits += sum(peak_inside(h.attention[t], scene.objects[k].box, grid) for t in (i, j))
-                gen_total += 2
+        for k, span in enumerate(object_spans(words) or []):
+            if k < len(scene.objects) and (words[span[0]], words[span[1]]) == scene.objects[k].words:
+                generated.add(h.attention, span, scene.objects[k].box)
         ref = tokenize(scene.caption)
-        attn = forced_attention(graphs, scene.image.transpose(2, 0, 1).astype(np.float32), [index[w] for w in ref])
-        for obj, (i, j) in zip(scene.objects, object_spans(ref) or [], strict=True):
-            forced_hits += sum(peak_inside(attn[t], obj.box, grid) for t in (i, j))
-            forced_total += 2
-            chance.append(cells_inside(obj.box, grid))
-    return {"generated_peak_in_box": round(100 * gen_hits / max(gen_total, 1), 2), "generated_object_words": gen_total,
-            "forced_peak_in_box": round(100 * forced_hits / forced_total, 2), "forced_object_words": forced_total,
-            "chance": round(100 * float(np.mean(chance)), 2)}  # fmt: skip
+        rows = forced_attention(graphs, scene.image.transpose(2, 0, 1).astype(np.float32), [index[w] for w in ref])
+        for obj, span in zip(scene.objects, object_spans(ref) or [], strict=True):
+            forced.add(rows, span, obj.box)
+            chance.append(float(inside_cells(obj.box, grid).mean()))
+    return generated.summary("generated") | forced.summary("forced") | {"chance": round(100 * float(np.mean(chance)), 2)}
 
 
 def evaluate_grounded(folder: Path) -> dict[str, Any]:

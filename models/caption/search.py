@@ -23,10 +23,13 @@ class CaptionQuery:
     n_best: int = 1
     max_length: int = 30  # words, </s> excluded
     alpha: float = 0.0  # length normalization (GNMT alpha)
+    # Never generate <unk>: with a vocabulary of words seen 3+ times, the model otherwise ends many
+    # captions with "on a <unk>", which reads as "on a" once specials are dropped from the text.
+    block_unk: bool = True
 
 
 def decode(graphs: CaptionGraphs, queries: list[CaptionQuery], vocab_size: int) -> list[list[Hypothesis]]:
     """n-best word hypotheses per image, best first. Every image has the same grid, so no masking is needed."""
     memory, keys, h0, mem_len = graphs.encode(np.stack([q.image for q in queries]).astype(np.float32))
-    search = [SearchQuery(q.beam_size, q.n_best, q.max_length, alpha=q.alpha) for q in queries]
+    search = [SearchQuery(q.beam_size, q.n_best, q.max_length, alpha=q.alpha, block_unk=q.block_unk) for q in queries]
     return beam_search(graphs, Encoded(memory, keys, h0, mem_len), search, vocab_size)

@@ -125,8 +125,8 @@ class PhotoTask:
         self.model = Captioner(photo_config(len(self.vocab)))
         load_imagenet_weights(self.model)
         self.model.encoder.backbone.requires_grad_(False)
-        self.train_grids = cached_grids(self.model, data, self.train_names, run.parent / "grids" / f"{args.name}_train.npy")
-        self.dev_grids = cached_grids(self.model, data, self.dev_names, run.parent / "grids" / f"{args.name}_dev.npy")
+        self.train_grids = cached_grids(self.model, data, self.train_names, run.parent / "grids" / "photo_train.npy")
+        self.dev_grids = cached_grids(self.model, data, self.dev_names, run.parent / "grids" / "photo_dev.npy")
 
     def batches(self, epoch: int, start: int) -> Iterator[tuple[int, torch.Tensor, list[list[int]]]]:
         order = np.random.default_rng([self.args.seed, epoch]).permutation(len(self.pairs))

@@ -61,7 +61,7 @@ class CaptionHandler(Handler[CaptionItem, list[Hypothesis]]):
             raise InvalidInput(f"image: {e}") from e
         size = int(self.meta["image_size"])
         query = CaptionQuery(to_model_input(img, size), opts.beam_size, opts.n_best, opts.max_length or s.max_output_words,
-                             s.length_alpha)  # fmt: skip
+                             s.length_alpha, s.block_unk)  # fmt: skip
         return CaptionItem(query, img.size, img if opts.return_overlays else None)
 
     def example(self) -> CaptionItem:
