@@ -92,6 +92,8 @@ COPY models/__init__.py models/beam.py models/paths.py models/
 COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/
 COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/
 COPY models/speech/__init__.py models/speech/audio.py models/speech/data.py models/speech/features.py models/speech/search.py models/speech/synth.py models/speech/
+COPY models/caption/__init__.py models/caption/data.py models/caption/images.py models/caption/search.py models/caption/
+COPY models/sentiment/__init__.py models/sentiment/data.py models/sentiment/infer.py models/sentiment/render.py models/sentiment/structure.py models/sentiment/trees.py models/sentiment/
 COPY deploy/healthcheck.py deploy/
 COPY --from=export /build/models/ artifacts/
 # Bytecode compiled once here, so a read-only root filesystem costs nothing at start-up.

@@ -37,7 +37,7 @@ eval: export  ## measure every shipped model; rewrites models/*/card.json (about
 	$(BIN)/python -m models.hull.evaluate
 	$(BIN)/python -m models.translate.evaluate
 	test ! -f checkpoints/speech.safetensors || $(BIN)/python -m models.speech.evaluate  # once it ships
-	test ! -f checkpoints/caption_photo.safetensors || $(BIN)/python -m models.caption.evaluate  # once they ship
+	test ! -f checkpoints/caption-photo.safetensors || $(BIN)/python -m models.caption.evaluate  # once they ship
 	test ! -f checkpoints/sentiment.safetensors || $(BIN)/python -m models.sentiment.evaluate  # once it ships
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
@@ -60,9 +60,9 @@ train-speech: $(STAMP)  ## build the speech corpus (espeak-ng + FSDD), then trai
 	$(BIN)/python -m models.speech.train --name main
 
 train-caption: $(STAMP)  ## retrain both captioning models and the regularizer ablation (resumable; see models/caption/MODEL_CARD.md)
-	$(BIN)/python -m models.caption.train --kind grounded --name grounded --epochs 10 --out checkpoints/caption_grounded.safetensors
-	$(BIN)/python -m models.caption.train --kind grounded --name grounded_reg0 --reg 0 --epochs 10
-	$(BIN)/python -m models.caption.train --kind photo --name photo --out checkpoints/caption_photo.safetensors
+	$(BIN)/python -m models.caption.train --kind grounded --name grounded --epochs 10 --out checkpoints/caption-grounded.safetensors
+	$(BIN)/python -m models.caption.train --kind grounded --name grounded_reg0 --reg 0 --epochs 10 --out checkpoints/caption-grounded-reg0.safetensors
+	$(BIN)/python -m models.caption.train --kind photo --name photo --out checkpoints/caption-photo.safetensors
 
 train-sentiment: $(STAMP)  ## retrain the SST Tree-LSTM and its parser (resumable, minutes on a CPU; see models/sentiment/MODEL_CARD.md)
 	$(BIN)/python -m models.sentiment.train --name main --epochs 20 --out checkpoints/sentiment.safetensors  # keeps the best dev epoch

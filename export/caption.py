@@ -12,7 +12,7 @@ from models.caption.checkpoint import load_checkpoint
 from models.caption.model import Captioner
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS = {kind: ROOT / "checkpoints" / f"caption_{kind}.safetensors" for kind in ("photo", "grounded")}
+CHECKPOINTS = {kind: ROOT / "checkpoints" / f"caption-{kind}.safetensors" for kind in ("photo", "grounded")}
 CARD = ROOT / "models" / "caption" / "card.json"  # one card, both models: {"photo": {...}, "grounded": {...}}
 
 

@@ -15,7 +15,7 @@ from models.sentiment.parser import SpanScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "checkpoints" / "sentiment.safetensors"
-PARSER = ROOT / "checkpoints" / "sentiment_parser.safetensors"
+PARSER = ROOT / "checkpoints" / "sentiment-parser.safetensors"
 CARD = ROOT / "models" / "sentiment" / "card.json"
 
 

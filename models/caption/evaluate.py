@@ -11,7 +11,7 @@ grounded: 1,000 synthetic scenes (seed EVAL_SEED, digit scans unseen in training
   name the right object in the right place; "forced": every object word of the reference caption, fed
   to the decoder. Chance is the share of grid cells inside the box: where a random peak would land.
   The doubly stochastic regularizer ablation (lambda = 0) is exported and scored the same way when its
-  checkpoint (checkpoints/caption_grounded_reg0.safetensors) is present.
+  checkpoint (checkpoints/caption-grounded-reg0.safetensors) is present.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ EVAL_SEED, EVAL_SCENES = 2_000_003, 1000
 PHOTO_SEARCHES = {"greedy": (1, 0.0, True), "beam3": (3, 0.0, True), "beam3_unk_allowed": (3, 0.0, False),
                   "beam3_a0.5": (3, 0.5, True), "beam5": (5, 0.0, True), "beam5_a0.5": (5, 0.5, True)}  # fmt: skip
 CHUNK = 32
-ABLATION = ROOT / "checkpoints" / "caption_grounded_reg0.safetensors"
+ABLATION = ROOT / "checkpoints" / "caption-grounded-reg0.safetensors"
 
 
 def load(folder: Path) -> tuple[EncoderDecoderGraphs, dict[str, Any]]:

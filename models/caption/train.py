@@ -11,7 +11,8 @@ scenes every epoch (scene k of epoch e is a pure function of (seed, e, k)).
 
 Resumable: state in runs/caption/<name>/ every --save-every batches and at each epoch's end; rerunning the
 same command continues. After each epoch the dev set is decoded greedily; the best epoch (BLEU-4 for
-photos, exact match for scenes) is written to --out (default checkpoints/caption_<name>.safetensors).
+photos, exact match for scenes) is written to --out (default checkpoints/caption_<name>.safetensors; the
+shipped ones are checkpoints/caption-<kind>.safetensors, as `make train-caption` writes them).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python -m models.sentiment.train_parser [--data-dir ../shared/data]
 
-Resumable (runs/sentiment/parser/, each epoch); the best epoch goes to checkpoints/sentiment_parser.safetensors.
+Resumable (runs/sentiment/parser/, each epoch); the best epoch goes to checkpoints/sentiment-parser.safetensors.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def parse_f1(model: SpanScorer, trees: list[Tree], vocab: Vocab) -> dict[str, fl
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
-    p.add_argument("--out", type=Path, default=Path("checkpoints/sentiment_parser.safetensors"))
+    p.add_argument("--out", type=Path, default=Path("checkpoints/sentiment-parser.safetensors"))
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
