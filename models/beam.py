@@ -145,30 +145,100 @@ def _finished(q: SearchQuery, live: list[_Live], done: list[Hypothesis]) -> bool
     return sorted((h.score for h in done), reverse=True)[q.n_best - 1] >= best_possible
 
 
+@dataclass
+class Decoding:
+    """One input's search in progress: its memory (valid positions only), live and finished hypotheses."""
+
+    query: SearchQuery
+    memory: np.ndarray  # (S, C)
+    keys: np.ndarray  # (S, A)
+    live: list[_Live]
+    done: list[Hypothesis] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return not self.live
+
+    def result(self) -> list[Hypothesis]:
+        """n-best hypotheses, best first."""
+        return sorted(self.done, key=lambda hyp: -hyp.score)[: self.query.n_best]
+
+
+def start_decodings(enc: Encoded, queries: list[SearchQuery]) -> list[Decoding]:
+    """A Decoding per encoded input, each holding one empty hypothesis."""
+    lengths = enc.lengths.astype(np.int64)
+    c = enc.memory.shape[-1]
+    return [
+        Decoding(q, enc.memory[b, :n], enc.keys[b, :n], [_Live([], 0.0, enc.h0[b], np.zeros(c, dtype=np.float32), np.zeros(n))])
+        for b, (q, n) in enumerate(zip(queries, lengths.tolist(), strict=True))
+    ]
+
+
+class StepBatch:
+    """Decodings of any inputs, advanced together: every `step()` runs the decoder once for every live
+    hypothesis of every active decoding. Decodings may join between steps (`add`) and leave when they
+    finish, which is what step-level (iteration-level) scheduling needs; `beam_search` runs one batch to
+    the end. Each decoding's memory is padded to the widest active one; positions past its own length are
+    masked, so a decoding's results do not depend on what it was batched with."""
+
+    def __init__(self, graph: StepGraph, vocab_size: int) -> None:
+        self.graph, self.vocab_size = graph, vocab_size
+        self.active: list[Decoding] = []
+        self._slab: tuple[tuple[object, ...], list[np.ndarray]] = ((), [])
+
+    def add(self, decodings: list[Decoding]) -> None:
+        self.active += [d for d in decodings if not d.finished]
+
+    def remove(self, decoding: Decoding) -> None:
+        self.active = [d for d in self.active if d is not decoding]
+
+    @property
+    def rows(self) -> int:
+        """Live hypotheses: the decoder's batch size at the next step."""
+        return sum(len(d.live) for d in self.active)
+
+    def _gathered(self) -> list[np.ndarray]:
+        """memory, keys, mask for every live hypothesis; rebuilt only when the set of rows changes."""
+        key = tuple((id(d), len(d.live)) for d in self.active)
+        if self._slab[0] != key:
+            width = max(len(d.memory) for d in self.active)
+            parts: list[list[np.ndarray]] = [[], [], []]
+            for d in self.active:
+                n, k = len(d.memory), len(d.live)
+                pad = ((0, width - n), (0, 0))
+                parts[0].append(np.repeat(np.pad(d.memory, pad)[None], k, axis=0))
+                parts[1].append(np.repeat(np.pad(d.keys, pad)[None], k, axis=0))
+                parts[2].append(np.repeat((np.arange(width) < n)[None], k, axis=0))
+            self._slab = (key, [np.concatenate(p) for p in parts])
+        return self._slab[1]
+
+    def step(self) -> list[Decoding]:
+        """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
+        if not self.active:
+            return []
+        rows = [hyp for d in self.active for hyp in d.live]
+        y = np.array([hyp.ids[-1] if hyp.ids else BOS_ID for hyp in rows], dtype=np.int64)
+        y[y >= self.vocab_size] = UNK_ID  # copied words are fed back as <unk>: they have no embedding
+        h = np.stack([hyp.h for hyp in rows])
+        ctx = np.stack([hyp.ctx for hyp in rows])
+        out = self.graph.step(y, h, ctx, *self._gathered())
+        start, finished = 0, []
+        for d in self.active:
+            sl = slice(start, start + len(d.live))
+            start += len(d.live)
+            d.live = _expand(d.query, len(d.memory), d.live, [o[sl] for o in out], self.vocab_size, d.done)
+            if _finished(d.query, d.live, d.done):
+                d.live = []
+                finished.append(d)
+        self.active = [d for d in self.active if not d.finished]
+        return finished
+
+
 def beam_search(graph: StepGraph, enc: Encoded, queries: list[SearchQuery], vocab_size: int) -> list[list[Hypothesis]]:
     """n-best hypotheses per query, best first."""
-    lengths = enc.lengths.astype(np.int64)
-    mask = np.arange(enc.memory.shape[1])[None, :] < lengths[:, None]
-    c = enc.memory.shape[-1]
-    live = [[_Live([], 0.0, enc.h0[b], np.zeros(c, dtype=np.float32), np.zeros(int(lengths[b])))] for b in range(len(queries))]
-    done: list[list[Hypothesis]] = [[] for _ in queries]
-    gathered: tuple[bytes, list[np.ndarray]] = (b"", [])
-    while any(live):
-        rows = [(b, hyp) for b in range(len(queries)) for hyp in live[b]]
-        idx = np.array([b for b, _ in rows])
-        if gathered[0] != idx.tobytes():  # per-input tensors only move when the set of rows changes
-            gathered = (idx.tobytes(), [enc.memory[idx], enc.keys[idx], mask[idx]])
-        y = np.array([hyp.ids[-1] if hyp.ids else BOS_ID for _, hyp in rows], dtype=np.int64)
-        y[y >= vocab_size] = UNK_ID  # copied words are fed back as <unk>: they have no embedding
-        h = np.stack([hyp.h for _, hyp in rows])
-        ctx = np.stack([hyp.ctx for _, hyp in rows])
-        out = graph.step(y, h, ctx, *gathered[1])
-        start = 0
-        for b, q in enumerate(queries):
-            if live[b]:
-                sl = slice(start, start + len(live[b]))
-                start += len(live[b])
-                live[b] = _expand(q, int(lengths[b]), live[b], [o[sl] for o in out], vocab_size, done[b])
-                if _finished(q, live[b], done[b]):
-                    live[b] = []
-    return [sorted(d, key=lambda hyp: -hyp.score)[: q.n_best] for d, q in zip(done, queries, strict=True)]
+    decodings = start_decodings(enc, queries)
+    batch = StepBatch(graph, vocab_size)
+    batch.add(decodings)
+    while batch.active:
+        batch.step()
+    return [d.result() for d in decodings]

@@ -59,6 +59,25 @@ class Metrics:
         )
         self.queue_depth = Gauge("seq2serve_queue_depth", "Requests waiting in the batch queue", ["model"], registry=r)
         self.in_flight = Gauge("seq2serve_in_flight_requests", "Requests being handled", ["endpoint"], registry=r)
+        # Step-level batching (service/engine/scheduler.py)
+        self.active_sequences = Gauge(
+            "seq2serve_active_sequences",
+            "Live hypotheses in the last decoder step (all requests, all beams)",
+            ["model"],
+            registry=r,
+        )
+        self.active_requests = Gauge("seq2serve_active_requests", "Requests being decoded step by step", ["model"], registry=r)
+        self.steps = Counter("seq2serve_decode_steps", "Decoder steps run by the step scheduler", ["model"], registry=r)
+        self.tokens = Counter(
+            "seq2serve_generated_tokens", "Tokens generated (one per live hypothesis per step)", ["model"], registry=r
+        )
+        self.step_time = Histogram(
+            "seq2serve_step_seconds",
+            "Time of one decoder step over all active sequences",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
 
     @_never_raise
     def observe_request(self, model: str, endpoint: str, status: int, seconds: float) -> None:
@@ -71,6 +90,14 @@ class Metrics:
         self.compute.labels(model).observe(compute_s)
         for w in waits:
             self.queue_wait.labels(model).observe(w)
+
+    @_never_raise
+    def observe_step(self, model: str, rows: int, requests: int, seconds: float) -> None:
+        self.active_sequences.labels(model).set(rows)
+        self.active_requests.labels(model).set(requests)
+        self.steps.labels(model).inc()
+        self.tokens.labels(model).inc(rows)
+        self.step_time.labels(model).observe(seconds)
 
     @_never_raise
     def set_queue_depth(self, model: str, depth: int) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RuntimeName = Literal["onnx", "torchscript"]
+BatchingName = Literal["request", "step"]
 
 
 class ModelSettings(BaseModel):
@@ -23,6 +24,9 @@ class ModelSettings(BaseModel):
 
     enabled: bool = True  # load and serve this model
     runtime: RuntimeName = "onnx"  # graph runtime: ONNX Runtime or TorchScript
+    # request: batch whole requests (dynamic batcher); step: batch decoder steps, admitting and retiring
+    # requests between steps (translate, speech and caption models)
+    batching: BatchingName = "request"
     max_batch_size: int = Field(32, ge=1, le=1024)  # flush a batch at this many requests (1 = no batching)
     max_wait_ms: float = Field(5.0, ge=0, le=1000)  # ...or when the oldest request has waited this long
     max_queue: int = Field(256, ge=1, le=100_000)  # queued requests beyond this get 503 + Retry-After

@@ -30,6 +30,11 @@ class CaptionQuery:
 
 def decode(graphs: CaptionGraphs, queries: list[CaptionQuery], vocab_size: int) -> list[list[Hypothesis]]:
     """n-best word hypotheses per image, best first. Every image has the same grid, so no masking is needed."""
+    return beam_search(graphs, *encode(graphs, queries), vocab_size)
+
+
+def encode(graphs: CaptionGraphs, queries: list[CaptionQuery]) -> tuple[Encoded, list[SearchQuery]]:
+    """The CNN and head over a batch of images, and each one's search settings."""
     memory, keys, h0, mem_len = graphs.encode(np.stack([q.image for q in queries]).astype(np.float32))
     search = [SearchQuery(q.beam_size, q.n_best, q.max_length, alpha=q.alpha, block_unk=q.block_unk) for q in queries]
-    return beam_search(graphs, Encoded(memory, keys, h0, mem_len), search, vocab_size)
+    return Encoded(memory, keys, h0, mem_len), search

@@ -28,6 +28,11 @@ class SpeechQuery:
 
 def decode(graphs: SpeechGraphs, queries: list[SpeechQuery]) -> list[list[Hypothesis]]:
     """n-best character hypotheses per utterance, best first; utterances of any length batch together."""
+    return beam_search(graphs, *encode(graphs, queries), len(CHARS))
+
+
+def encode(graphs: SpeechGraphs, queries: list[SpeechQuery]) -> tuple[Encoded, list[SearchQuery]]:
+    """The listener over a batch of utterances (padded, with lengths), and each one's search settings."""
     width = padded_frames(max(len(q.feats) for q in queries))
     feats = np.zeros((len(queries), width, queries[0].feats.shape[1]), dtype=np.float32)
     for i, q in enumerate(queries):
@@ -35,4 +40,4 @@ def decode(graphs: SpeechGraphs, queries: list[SpeechQuery]) -> list[list[Hypoth
     lengths = np.array([len(q.feats) for q in queries], dtype=np.int64)
     memory, keys, h0, mem_len = graphs.encode(feats, lengths)
     search = [SearchQuery(q.beam_size, q.n_best, q.max_length, stop="bound") for q in queries]
-    return beam_search(graphs, Encoded(memory, keys, h0, mem_len), search, len(CHARS))
+    return Encoded(memory, keys, h0, mem_len), search

@@ -34,10 +34,15 @@ class TranslateQuery:
 
 def decode(graphs: TranslateGraphs, queries: list[TranslateQuery], vocab_size: int) -> list[list[Hypothesis]]:
     """n-best hypotheses per sentence, best first."""
+    return beam_search(graphs, *encode(graphs, queries), vocab_size)
+
+
+def encode(graphs: TranslateGraphs, queries: list[TranslateQuery]) -> tuple[Encoded, list[SearchQuery]]:
+    """The encoder over a batch of sentences, and each one's search settings."""
     width = max(len(q.src) for q in queries)
     src = np.zeros((len(queries), width), dtype=np.int64)
     for i, q in enumerate(queries):
         src[i, : len(q.src)] = q.src
     lengths = np.array([len(q.src) for q in queries], dtype=np.int64)
     memory, keys, h0 = graphs.encode(src, lengths)
-    return beam_search(graphs, Encoded(memory, keys, h0, lengths), [q.search() for q in queries], vocab_size)
+    return Encoded(memory, keys, h0, lengths), [q.search() for q in queries]

@@ -12,6 +12,7 @@ from typing import Any
 
 from service.engine.batcher import Batcher, BatchSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
+from service.engine.scheduler import StepScheduler
 from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
 from service.handlers.caption import GroundedCaptionHandler, PhotoCaptionHandler
@@ -40,7 +41,7 @@ class ServedModel:
     handler: Any  # a Handler subclass; Any so routes can call its task-specific methods
     settings: ModelSettings
     status: str = "loading"  # loading | ready | failed: <reason>
-    batcher: Batcher[Any, Any] | None = None
+    batcher: Batcher[Any, Any] | StepScheduler | None = None  # per settings.batching
 
     def ready_handler(self) -> Any:
         """The handler, once loaded; before that (or after a failed load) 503 with the reason."""
@@ -73,7 +74,11 @@ class Registry:
                 log.exception("model %s failed to load", served.name)
                 served.status = f"failed: {type(exc).__name__}: {exc}"
                 continue
-            served.batcher = Batcher(served.name, served.handler.predict, _batch_settings(served.settings), self.metrics)
+            settings = _batch_settings(served.settings)
+            if served.settings.batching == "step":
+                served.batcher = StepScheduler(served.name, served.handler, settings, self.metrics)
+            else:
+                served.batcher = Batcher(served.name, served.handler.predict, settings, self.metrics)
             served.batcher.start()
             served.status = "ready"
             log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, served.handler.runtime.device)
@@ -82,6 +87,8 @@ class Registry:
         s = self.settings
         options = RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.ort_allow_spinning, s.torch_threads)
         handler = served.handler
+        if served.settings.batching == "step" and not handler.supports_step:
+            raise ValueError(f"batching=step: model {served.name!r} has no step-level batching (use request)")
         handler.load(make_runtime(served.settings.runtime, handler.model_dir, handler.graphs, options))
         outputs = handler.predict([handler.example()])  # warm-up: first run allocates and plans
         if len(outputs) != 1:

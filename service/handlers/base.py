@@ -6,6 +6,12 @@
 - `predict(items)` runs in the batcher's worker thread: one output per item, in order;
 - `respond(item, output)` builds the response model;
 - `example()` is the warm-up item, run once before the model reports ready.
+
+Attention decoders (translate, speech, caption) also offer step-level batching: `start_decodings(items)`
+encodes a batch and returns one `models.beam.Decoding` per item, which the step scheduler
+(service/engine/scheduler.py) advances together with every other active decoding, one decoder step at a
+time; `step_graph()` and `vocab_size` are what it steps with. A decoding's `result()` is exactly what
+`predict` returns for that item.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
+from models.beam import Decoding
 from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
 
 Item = TypeVar("Item")
@@ -48,6 +55,15 @@ class Handler(ABC, Generic[Item, Output]):
     @property
     def card(self) -> dict[str, Any]:
         return dict(self.meta.get("card", {}))
+
+    supports_step: ClassVar[bool] = False  # implements start_decodings / vocab_size
+
+    def start_decodings(self, items: list[Item]) -> list[Decoding]:
+        raise NotImplementedError(f"model {self.name!r} has no step-level batching; use batching=request")
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError
 
     @abstractmethod
     def example(self) -> Item: ...

@@ -13,9 +13,9 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from models.beam import EOS_ID, Hypothesis
+from models.beam import EOS_ID, Decoding, Hypothesis, start_decodings
 from models.caption.images import ImageError, TooManyPixels, decode_image, heatmap_overlay, to_model_input
-from models.caption.search import CaptionQuery, decode
+from models.caption.search import CaptionQuery, decode, encode
 from service.errors import InvalidInput, PayloadTooLarge
 from service.handlers.base import Handler
 from service.schemas.caption import Caption, CaptionOptions, CaptionResponse, WordAttention
@@ -71,6 +71,15 @@ class CaptionHandler(Handler[CaptionItem, list[Hypothesis]]):
 
     def predict(self, items: list[CaptionItem]) -> list[list[Hypothesis]]:
         return decode(self.graph_runner(), [it.query for it in items], len(self.vocab))
+
+    supports_step = True
+
+    def start_decodings(self, items: list[CaptionItem]) -> list[Decoding]:
+        return start_decodings(*encode(self.graph_runner(), [it.query for it in items]))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
 
     def respond(self, item: CaptionItem, hyps: list[Hypothesis], opts: CaptionOptions) -> CaptionResponse:
         captions = [self._caption(h, item, opts) for h in hyps]

@@ -8,11 +8,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from models.beam import Hypothesis
+from models.beam import Decoding, Hypothesis, start_decodings
 from models.speech.audio import AudioError, read_wav, resample
 from models.speech.data import CHARS, EOS_ID
 from models.speech.features import HOP, REDUCTION, SAMPLE_RATE, log_mel
-from models.speech.search import SpeechQuery, decode
+from models.speech.search import SpeechQuery, decode, encode
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.speech import TranscribeOptions, TranscribeResponse, Transcript
@@ -65,6 +65,15 @@ class SpeechHandler(Handler[SpeechItem, list[Hypothesis]]):
 
     def predict(self, items: list[SpeechItem]) -> list[list[Hypothesis]]:
         return decode(self.graph_runner(), [it.query for it in items])
+
+    supports_step = True
+
+    def start_decodings(self, items: list[SpeechItem]) -> list[Decoding]:
+        return start_decodings(*encode(self.graph_runner(), [it.query for it in items]))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(CHARS)
 
     def respond(self, item: SpeechItem, hyps: list[Hypothesis], opts: TranscribeOptions) -> TranscribeResponse:
         transcripts = [self._transcript(h, opts.return_attention) for h in hyps]

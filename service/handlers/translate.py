@@ -7,8 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from models.beam import Hypothesis
-from models.translate.search import TranslateQuery, decode
+from models.beam import Decoding, Hypothesis, start_decodings
+from models.translate.search import TranslateQuery, decode, encode
 from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
 from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
@@ -76,6 +76,15 @@ class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
 
     def predict(self, items: list[TranslateItem]) -> list[list[Hypothesis]]:
         return decode(self.graph_runner(), [it.query for it in items], len(self.tgt_vocab))
+
+    supports_step = True
+
+    def start_decodings(self, items: list[TranslateItem]) -> list[Decoding]:
+        return start_decodings(*encode(self.graph_runner(), [it.query for it in items]))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tgt_vocab)
 
     def respond(self, items: list[TranslateItem], outputs: list[list[Hypothesis]], req: TranslateRequest) -> TranslateResponse:
         results = [self._text_result(it, hyps, req) for it, hyps in zip(items, outputs, strict=True)]
