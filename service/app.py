@@ -15,7 +15,7 @@ from service.handlers.caption import CaptionHandler
 from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.routes import caption, hull, sentiment, speech, system, translate
+from service.routes import caption, hull, kserve, sentiment, speech, system, translate
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("seq2serve")
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(speech.router)
     app.include_router(caption.router)
     app.include_router(sentiment.router)
+    app.include_router(kserve.router)
     endpoint_models = endpoint_labels()
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
     # Audio and images need more room than JSON does.

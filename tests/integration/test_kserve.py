@@ -1,0 +1,123 @@
+"""The KServe v2 surface in process: metadata, health, JSON and binary-extension inference, errors."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from models.speech.audio import wav_bytes
+from service.app import create_app
+from tests.integration.conftest import make_settings, running_client
+from tests.integration.test_api_caption import image_bytes
+
+POINTS = np.random.default_rng(5).random((20, 2)).astype(np.float32)
+PAST_THE_END = json.dumps({"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 2],
+                                       "parameters": {"binary_data_size": 24}}]}).encode()  # fmt: skip
+
+
+@pytest.fixture
+async def v2(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(artifacts_dir, translate={"enabled": True}, speech={"enabled": True, "max_output_chars": 8},
+                             caption={"enabled": True, "max_output_words": 5}, sentiment={"enabled": True})  # fmt: skip
+    async for c in running_client(create_app(settings)):
+        yield c
+
+
+def binary_request(inputs: list[tuple[str, str, list[int], bytes]], outputs: list[str] | None = None) -> tuple[bytes, dict]:
+    """A v2 request in the binary tensor extension: JSON header, then each input's raw bytes."""
+    head: dict[str, Any] = {"inputs": [{"name": n, "datatype": d, "shape": s, "parameters": {"binary_data_size": len(raw)}}
+                                       for n, d, s, raw in inputs]}  # fmt: skip
+    if outputs:
+        head["outputs"] = [{"name": o, "parameters": {"binary_data": True}} for o in outputs]
+    header = json.dumps(head).encode()
+    return header + b"".join(raw for *_, raw in inputs), {"Inference-Header-Content-Length": str(len(header))}
+
+
+def bytes_tensor(*values: bytes) -> bytes:
+    return b"".join(struct.pack("<I", len(v)) + v for v in values)
+
+
+def read_binary(response: httpx.Response) -> tuple[dict[str, Any], bytes]:
+    n = int(response.headers["Inference-Header-Content-Length"])
+    return json.loads(response.content[:n]), response.content[n:]
+
+
+async def test_metadata_and_health(v2: httpx.AsyncClient) -> None:
+    assert (await v2.get("/v2")).json()["extensions"] == ["binary_tensor_data"]
+    assert (await v2.get("/v2/health/live")).status_code == 200
+    assert (await v2.get("/v2/health/ready")).status_code == 200
+    meta = (await v2.get("/v2/models/hull")).json()
+    assert meta["inputs"] == [{"name": "POINTS", "datatype": "FP32", "shape": [-1, 2]}]
+    assert (await v2.get("/v2/models/sentiment/ready")).status_code == 200
+    missing = await v2.get("/v2/models/nope")
+    assert missing.status_code == 404 and "not served" in missing.json()["error"]
+
+
+async def test_json_inference_matches_the_task_endpoints(v2: httpx.AsyncClient) -> None:
+    body = {"id": "r1", "inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [20, 2], "data": POINTS.ravel().tolist()}]}
+    r = await v2.post("/v2/models/hull/infer", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    ours = (await v2.post("/hull", json={"points": POINTS.astype(np.float64).tolist()})).json()
+    assert out["id"] == "r1" and out["model_name"] == "hull" and out["outputs"][0]["data"] == ours["hull"]
+    texts = ["ein mann fährt fahrrad .", "eine frau liest ein buch ."]
+    r = await v2.post(
+        "/v2/models/translate/infer", json={"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [2], "data": texts}]}
+    )
+    ours = (await v2.post("/translate", json={"text": texts})).json()
+    assert r.json()["outputs"][0]["data"] == [x["translations"][0]["text"] for x in ours["results"]]
+    r = await v2.post(
+        "/v2/models/sentiment/infer",
+        json={"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a good film ."]}]},
+    )
+    ours = (await v2.post("/sentiment", json={"text": "a good film ."})).json()
+    label, probs = r.json()["outputs"]
+    assert label["data"] == [ours["label"]] and probs["shape"] == [1, 5]
+
+
+async def test_binary_extension_in_and_out(v2: httpx.AsyncClient) -> None:
+    content, headers = binary_request([("POINTS", "FP32", [20, 2], POINTS.astype("<f4").tobytes())], outputs=["HULL"])
+    r = await v2.post("/v2/models/hull/infer", content=content, headers=headers)
+    assert r.status_code == 200, r.text
+    head, raw = read_binary(r)
+    ours = (await v2.post("/hull", json={"points": POINTS.astype(np.float64).tolist()})).json()
+    assert np.frombuffer(raw, dtype="<i8").tolist() == ours["hull"] and head["outputs"][0]["parameters"][
+        "binary_data_size"
+    ] == len(raw)
+    wav = wav_bytes(np.sin(np.arange(4000) / 5).astype(np.float32) * 0.3, 8000)
+    content, headers = binary_request([("AUDIO", "BYTES", [1], bytes_tensor(wav))])
+    r = await v2.post("/v2/models/speech/infer", content=content, headers=headers)
+    ours = (await v2.post("/transcribe", files={"file": ("a.wav", wav)})).json()
+    assert r.status_code == 200 and r.json()["outputs"][0]["data"] == [ours["text"]]
+    png = image_bytes(64, 64)
+    content, headers = binary_request([("IMAGE", "BYTES", [1], bytes_tensor(png))])
+    r = await v2.post("/v2/models/caption_grounded/infer", content=content, headers=headers)
+    ours = (await v2.post("/caption", files={"file": ("a.png", png)}, data={"model": "grounded"})).json()
+    assert r.status_code == 200 and r.json()["outputs"][0]["data"] == [ours["caption"]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "fragment"),
+    [
+        ({"content": b"{not json"}, 400, "not valid JSON"),
+        ({"json": {"inputs": "x"}}, 400, "'inputs' list"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 2], "data": [1, 2]}]}}, 400, "do not fill"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 3], "data": [0] * 9}]}}, 400, "[n, 2]"),
+        ({"json": {"inputs": [{"name": "OTHER", "datatype": "FP32", "shape": [1], "data": [1]}]}}, 400, "missing input"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP16", "shape": [1], "data": [1]}]}}, 400, "not supported"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [2, 2], "data": [0, 0, 1, 1]}]}}, 400, "least 3"),
+        ({"content": b"{}", "headers": {"Inference-Header-Content-Length": "99"}}, 400, "not a length within the body"),
+        ({"content": PAST_THE_END, "headers": {"Inference-Header-Content-Length": str(len(PAST_THE_END))}}, 400, "past the end"),
+    ],
+)  # fmt: skip
+async def test_bad_requests_get_a_v2_error(v2: httpx.AsyncClient, kwargs: dict[str, Any], status: int, fragment: str) -> None:
+    r = await v2.post("/v2/models/hull/infer", **kwargs)
+    assert r.status_code == status, r.text
+    assert fragment in r.json()["error"]
