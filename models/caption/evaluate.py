@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from export.caption import CARD, ROOT, export_kind
+from export.caption import CARD, CHECKPOINTS, ROOT, export_kind
 from models.beam import BOS_ID, EOS_ID
 from models.caption.data import PhotoData, tokenize
 from models.caption.images import load_image_file
 from models.caption.metrics import bleu, cider_d
 from models.caption.scenes import SIZE, Scene, make_scene, object_spans
 from models.caption.search import CaptionQuery, decode
+from models.checkpoints import read_metadata
 from models.paths import default_data_dir
 from service.engine.runtimes import EncoderDecoderGraphs, RuntimeOptions, make_runtime, read_meta
 
@@ -172,22 +173,38 @@ def evaluate_grounded(folder: Path) -> dict[str, Any]:
     return out
 
 
+def trained_reg(checkpoint: Path) -> float:
+    """The doubly stochastic weight (lambda) a checkpoint was trained with, from its metadata."""
+    return float(json.loads(read_metadata(checkpoint)["args"])["reg"])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kinds", default="photo,grounded")
     p.add_argument("--artifacts", type=Path, default=Path("build/models"))
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
+    p.add_argument("--photo-ablation", type=Path, default=None,
+                   help="also score this photo checkpoint (the other lambda; not shipped: 16 MB) into the card")  # fmt: skip
     args = p.parse_args()
     card: dict[str, Any] = json.loads(CARD.read_text()) if CARD.exists() else {}
     kinds = args.kinds.split(",")
     if "photo" in kinds:
-        card["photo"] = evaluate_photo(args.artifacts / "caption_photo", args.data_dir)
+        previous = card.get("photo", {}).get("ablation")
+        card["photo"] = evaluate_photo(args.artifacts / "caption_photo", args.data_dir) | {
+            "reg": trained_reg(CHECKPOINTS["photo"])
+        }
+        if args.photo_ablation is not None:
+            export_kind("photo", Path("build/ablation/caption_photo"), args.photo_ablation)
+            ablation = evaluate_photo(Path("build/ablation/caption_photo"), args.data_dir)
+            card["photo"]["ablation"] = ablation | {"reg": trained_reg(args.photo_ablation), "checkpoint": "not shipped"}
+        elif previous is not None:  # keep the last measured ablation: its checkpoint does not ship
+            card["photo"]["ablation"] = previous
     if "grounded" in kinds:
-        card["grounded"] = evaluate_grounded(args.artifacts / "caption_grounded")
+        card["grounded"] = evaluate_grounded(args.artifacts / "caption_grounded") | {"reg": trained_reg(CHECKPOINTS["grounded"])}
         if ABLATION.exists():
-            ablation_dir = Path("build/ablation/caption_grounded_reg0")
+            ablation_dir = Path("build/ablation/caption_grounded")
             export_kind("grounded", ablation_dir, ABLATION)
-            card["grounded"]["ablation_reg0"] = evaluate_grounded(ablation_dir)
+            card["grounded"]["ablation"] = evaluate_grounded(ablation_dir) | {"reg": trained_reg(ABLATION)}
     CARD.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {CARD}")
 
