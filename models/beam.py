@@ -96,6 +96,21 @@ def _final_logp(logp_vocab: np.ndarray, attn: np.ndarray, p_gen: np.ndarray, src
     return np.log(p + EPS)
 
 
+def _top_k(logp: np.ndarray, k: int) -> np.ndarray:
+    """(H, k) ids of each row's k largest values, best first, ties to the lower id (exactly what a stable
+    sort gives). A partition, not a sort of the whole vocabulary: sorting every row was most of a beam
+    step's time."""
+    if k == 1:
+        return logp.argmax(axis=1)[:, None]
+    out = np.empty((logp.shape[0], k), dtype=np.int64)
+    kth = -np.partition(-logp, k - 1, axis=1)[:, k - 1]  # each row's k-th largest value
+    for i, row in enumerate(logp):
+        above = np.flatnonzero(row > kth[i])
+        ids = np.concatenate([above, np.flatnonzero(row == kth[i])[: k - len(above)]])
+        out[i] = ids[np.lexsort((ids, -row[ids]))]
+    return out
+
+
 def _expand(
     q: SearchQuery, n: int, live: list[_Live], out: list[np.ndarray], vocab_size: int, done: list[Hypothesis]
 ) -> list[_Live]:
@@ -109,11 +124,9 @@ def _expand(
         logp = _final_logp(logp_vocab, attn, p_gen, np.asarray(q.copy_ids), width)
     if q.block_unk:
         logp[:, UNK_ID] = -np.inf
-    k = q.beam_size
-    cands: list[tuple[float, int, int]] = []
-    for i, hyp in enumerate(live):
-        top = [int(np.argmax(logp[i]))] if k == 1 else np.argsort(-logp[i], kind="stable")[:k].tolist()
-        cands += [(hyp.log_prob + float(logp[i, t]), i, t) for t in top]
+    k = min(q.beam_size, logp.shape[1])
+    top = _top_k(logp, k)
+    cands = [(hyp.log_prob + float(logp[i, t]), i, t) for i, hyp in enumerate(live) for t in top[i].tolist()]
     cands.sort(key=lambda c: -c[0])
     if q.stop == "bound":  # </s> among the best k ends a hypothesis; the best k others stay live
         cands = [c for rank, c in enumerate(cands) if c[2] != EOS_ID or rank < k]

@@ -68,9 +68,14 @@ async def test_a_short_request_admitted_later_finishes_before_a_long_one() -> No
         assert len(hyps[0].ids) == k - 1 and hyps[0].finished
         order.append(k)
 
+    s_handler = s.handler
+    s_handler.graph.gate.clear()  # the long request's first step waits, so it is surely running first
     long = asyncio.create_task(run(30))
-    await asyncio.sleep(0.01)
-    await asyncio.gather(run(3), long)
+    await until(lambda: s.busy)
+    short = asyncio.create_task(run(3))
+    await until(lambda: s.depth == 1)
+    s_handler.graph.gate.set()
+    await asyncio.gather(short, long)
     assert order == [3, 30]
     await s.stop()
 
