@@ -33,7 +33,7 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 export: $(STAMP)  ## export shipped checkpoints to build/models (ONNX + TorchScript), skipped when up to date
 	$(BIN)/python -m export
 
-eval: export  ## measure every shipped model; rewrites models/*/card.json (about 15 minutes on 2 cores)
+eval: export  ## measure every shipped model; rewrites models/*/card.json (about 4 minutes on 2 cores)
 	$(BIN)/python -m models.hull.evaluate
 	$(BIN)/python -m models.translate.evaluate
 	test ! -f checkpoints/speech.safetensors || $(BIN)/python -m models.speech.evaluate  # once it ships
