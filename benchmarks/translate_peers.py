@@ -1,0 +1,129 @@
+"""/translate served four ways, same ONNX graphs, same machine, same load, one run:
+
+1. plain FastAPI calling ONNX Runtime per request, no batching (benchmarks/peers/plain_fastapi.py);
+2. LitServe with its dynamic batching, max_batch_size 32, batch_timeout 5 ms (benchmarks/peers/litserve_app.py);
+3. this service, request-level batching; 4. this service, step-level batching.
+
+    python -m venv .venv-litserve && .venv-litserve/bin/pip install litserve -e .
+    python -m benchmarks.translate_peers --litserve-python .venv-litserve/bin/python [--duration 15]
+
+LitServe lives in its own venv (it is not a dependency of this project). Every peer decodes with this
+repo's tokenization and beam search over the same exported graphs, so the comparison is of serving
+(HTTP, queueing, batching), not of models. Triton (pytriton) is not in this table yet.
+Load and checks as benchmarks/translate_batching.py: Multi30k val sentences, beam 5, every answer checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.hull_batching import machine
+from benchmarks.loadgen import closed_loop, markdown_table, open_loop
+from benchmarks.server import ROOT, free_port, running_server
+from benchmarks.translate_batching import CONFIGS, OFF, request_pool
+from models.paths import default_data_dir
+
+
+def check(_: dict[str, Any], answer: dict[str, Any]) -> bool:
+    if "text" in answer:  # the peers' answer
+        return bool(answer["text"])
+    results = answer.get("results", [])
+    return len(results) == 1 and bool(results[0]["translations"][0]["text"])
+
+
+@contextmanager
+def peer(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*cmd, "--port", str(port)], cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{cmd} did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    def make(i: int) -> dict[str, Any]:
+        return pool[i % len(pool)]
+
+    rows = [(await closed_loop(url, make, c, args.duration, warmup_s=3, check=check)).to_row() for c in args.closed]
+    rows += [(await open_loop(url, make, r, args.duration, warmup_s=3, check=check)).to_row() for r in args.open]
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=float, default=15)
+    p.add_argument("--closed", type=lambda s: [int(x) for x in s.split(",") if x], default=[8, 32])
+    p.add_argument("--open", type=lambda s: [float(x) for x in s.split(",") if x], default=[16, 32])
+    p.add_argument("--artifacts", default="build/models")
+    p.add_argument("--data-dir", type=Path, default=default_data_dir())
+    p.add_argument("--litserve-python", default=None, help="python of a venv with litserve and this repo installed")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    pool = request_pool(args.data_dir)
+    env = {"SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "PYTHONPATH": str(ROOT)}
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = [sys.executable, "-m", "uvicorn", "benchmarks.peers.plain_fastapi:app", "--log-level", "warning"]
+        with peer(plain, Path(tmp) / "plain.log", env) as url:
+            results["plain FastAPI + ORT"] = asyncio.run(sweep(f"{url}/translate", pool, args))
+        if args.litserve_python:
+            with peer([args.litserve_python, "benchmarks/peers/litserve_app.py"], Path(tmp) / "litserve.log", env) as url:
+                results["LitServe, batching 32 / 5 ms"] = asyncio.run(sweep(f"{url}/translate", pool, args))
+        for name, cfg in CONFIGS.items():
+            server_env = {**cfg, **OFF, "SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "SEQ2SERVE_LOG_LEVEL": "warning",
+                          "SEQ2SERVE_TRANSLATE__MAX_QUEUE": "1024", "SEQ2SERVE_REQUEST_TIMEOUT_S": "60"}  # fmt: skip
+            with running_server(server_env, Path(tmp) / f"{name}.log") as server:
+                results[f"seq2serve, batching={name}"] = asyncio.run(sweep(f"{server.url}/translate", pool, args))
+    print(f"machine: {machine()}\n")
+    for name, rows in results.items():
+        print(f"#### {name}\n\n{markdown_table(rows)}\n")
+    base = results["plain FastAPI + ORT"]
+    names = list(results)
+    print("#### throughput (req/s) and p99 (s), each relative to plain FastAPI + ORT\n")
+    print("| load | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for k, row in enumerate(base):
+        load = f"{row['concurrency']} clients" if row["mode"] == "closed" else f"{row['rate']:g} req/s offered"
+        cells = []
+        for n in names:
+            r = results[n][k]
+            cells.append(f"{r['throughput_rps']:.1f} ({r['throughput_rps'] / row['throughput_rps']:.2f}x), "
+                         f"p99 {r['p99_ms'] / 1000:.3f} ({r['p99_ms'] / row['p99_ms']:.2f}x)")  # fmt: skip
+        print(f"| {load} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
