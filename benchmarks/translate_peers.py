@@ -1,15 +1,18 @@
 """/translate served four ways, same ONNX graphs, same machine, same load, one run:
 
 1. plain FastAPI calling ONNX Runtime per request, no batching (benchmarks/peers/plain_fastapi.py);
-2. LitServe with its dynamic batching, max_batch_size 32, batch_timeout 5 ms (benchmarks/peers/litserve_app.py);
-3. this service, request-level batching; 4. this service, step-level batching.
+2. a real Triton server (nvidia-pytriton), its dynamic batcher, 32 / 5 ms (benchmarks/peers/pytriton_app.py);
+3. LitServe with its dynamic batching, max_batch_size 32, batch_timeout 5 ms (benchmarks/peers/litserve_app.py);
+4. this service, request-level batching; 5. this service, step-level batching.
 
     python -m venv .venv-litserve && .venv-litserve/bin/pip install litserve -e .
-    python -m benchmarks.translate_peers --litserve-python .venv-litserve/bin/python [--duration 15]
+    /usr/bin/python3 -m venv .venv-pytriton && .venv-pytriton/bin/pip install nvidia-pytriton -e .
+    python -m benchmarks.translate_peers --litserve-python .venv-litserve/bin/python \
+        --pytriton-python .venv-pytriton/bin/python [--duration 15]
 
-LitServe lives in its own venv (it is not a dependency of this project). Every peer decodes with this
+LitServe and pytriton live in their own venvs (neither is a dependency of this project). Every peer decodes with this
 repo's tokenization and beam search over the same exported graphs, so the comparison is of serving
-(HTTP, queueing, batching), not of models. Triton (pytriton) is not in this table yet.
+(HTTP, queueing, batching), not of models. Triton is driven over its v2 JSON API.
 Load and checks as benchmarks/translate_batching.py: Multi30k val sentences, beam 5, every answer checked.
 """
 
@@ -40,12 +43,14 @@ from models.paths import default_data_dir
 def check(_: dict[str, Any], answer: dict[str, Any]) -> bool:
     if "text" in answer:  # the peers' answer
         return bool(answer["text"])
+    if "outputs" in answer:  # Triton's v2 answer
+        return bool(answer["outputs"][0]["data"][0])
     results = answer.get("results", [])
     return len(results) == 1 and bool(results[0]["translations"][0]["text"])
 
 
 @contextmanager
-def peer(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[str]:
+def peer(cmd: list[str], log: Path, env: dict[str, str], health: str = "/health") -> Iterator[str]:
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -56,7 +61,7 @@ def peer(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[str]:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{url}{health}", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -89,6 +94,7 @@ def main() -> None:
     p.add_argument("--artifacts", default="build/models")
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
     p.add_argument("--litserve-python", default=None, help="python of a venv with litserve and this repo installed")
+    p.add_argument("--pytriton-python", default=None, help="python of a Debian-python venv with nvidia-pytriton and this repo")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     pool = request_pool(args.data_dir)
@@ -98,6 +104,13 @@ def main() -> None:
         plain = [sys.executable, "-m", "uvicorn", "benchmarks.peers.plain_fastapi:app", "--log-level", "warning"]
         with peer(plain, Path(tmp) / "plain.log", env) as url:
             results["plain FastAPI + ORT"] = asyncio.run(sweep(f"{url}/translate", pool, args))
+        if args.pytriton_python:
+            v2_pool = [{"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1, 1], "data": [b["text"]]}]} for b in pool]
+            cmd = [args.pytriton_python, "benchmarks/peers/pytriton_app.py"]
+            with peer(cmd, Path(tmp) / "pytriton.log", env, health="/v2/health/ready") as url:
+                results["Triton (pytriton), batching 32 / 5 ms"] = asyncio.run(
+                    sweep(f"{url}/v2/models/translate/infer", v2_pool, args)
+                )
         if args.litserve_python:
             with peer([args.litserve_python, "benchmarks/peers/litserve_app.py"], Path(tmp) / "litserve.log", env) as url:
                 results["LitServe, batching 32 / 5 ms"] = asyncio.run(sweep(f"{url}/translate", pool, args))
