@@ -285,6 +285,23 @@ async def model_metadata(name: str, request: Request) -> JSONResponse:
                          "inputs": tensors(m.inputs), "outputs": tensors(m.outputs)})  # fmt: skip
 
 
+TRITON_TYPES = {"FP32": "TYPE_FP32", "FP64": "TYPE_FP64", "INT64": "TYPE_INT64", "INT32": "TYPE_INT32", "BOOL": "TYPE_BOOL",
+                "BYTES": "TYPE_STRING"}  # fmt: skip
+
+
+@router.get("/models/{name}/config", summary="Model configuration in Triton's form (perf_analyzer reads it)")
+async def model_config(name: str, request: Request) -> JSONResponse:
+    try:
+        served = _served(request, name)
+    except V2Error as e:
+        return _error(e)
+    m = MODELS[name]
+    tensors = lambda ts: [{"name": t.name, "data_type": TRITON_TYPES[t.datatype], "dims": t.shape} for t in ts]  # noqa: E731
+    # max_batch_size 0: the tensors carry no batch dimension; the server batches requests itself.
+    return JSONResponse({"name": name, "platform": f"seq2serve_{served.settings.runtime}", "backend": "seq2serve",
+                         "max_batch_size": 0, "input": tensors(m.inputs), "output": tensors(m.outputs)})  # fmt: skip
+
+
 @router.get("/models/{name}/ready", summary="Model readiness")
 async def model_ready(name: str, request: Request) -> Response:
     try:

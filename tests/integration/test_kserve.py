@@ -56,6 +56,8 @@ async def test_metadata_and_health(v2: httpx.AsyncClient) -> None:
     meta = (await v2.get("/v2/models/hull")).json()
     assert meta["inputs"] == [{"name": "POINTS", "datatype": "FP32", "shape": [-1, 2]}]
     assert (await v2.get("/v2/models/sentiment/ready")).status_code == 200
+    config = (await v2.get("/v2/models/translate/config")).json()  # what perf_analyzer reads
+    assert config["max_batch_size"] == 0 and config["input"] == [{"name": "TEXT", "data_type": "TYPE_STRING", "dims": [-1]}]
     missing = await v2.get("/v2/models/nope")
     assert missing.status_code == 404 and "not served" in missing.json()["error"]
 
