@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,12 @@ def peer(cmd: list[str], log: Path, env: dict[str, str], health: str = "/health"
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*cmd, "--port", str(port)], cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+            [*cmd, "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,12 +75,12 @@ def peer(cmd: list[str], log: Path, env: dict[str, str], health: str = "/health"
                 raise RuntimeError(f"{cmd} did not start:\n{log.read_text()}")
             time.sleep(0.3)
         yield url
-    finally:
-        proc.terminate()
+    finally:  # the whole process group: LitServe and Triton start worker processes of their own
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
