@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.engine.registry import HANDLERS, Registry
@@ -14,7 +15,7 @@ from service.errors import install_error_handlers
 from service.handlers.caption import CaptionHandler
 from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from service.middleware import ApiKeyMiddleware, BodyLimitMiddleware, MetricsMiddleware
 from service.routes import caption, hull, kserve, sentiment, speech, system, translate
 from service.settings import Settings, get_settings
 
@@ -60,7 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sentiment.router)
     app.include_router(kserve.router)
     endpoint_models = endpoint_labels()
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
+    if settings.cors_origins:  # outside the key check, so browsers' preflight requests get their answer
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])  # fmt: skip
     # Audio and images need more room than JSON does.
     per_path = {
         SpeechHandler.endpoint: settings.speech.max_body_bytes,

@@ -6,6 +6,7 @@ disconnects propagate to the route (which cancels its queued work).
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from typing import Any
@@ -66,6 +67,26 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await _send_error(send, 413, "payload_too_large", message)
+
+
+class ApiKeyMiddleware:
+    """401 unless the request carries the API key (`Authorization: Bearer <key>` or `X-API-Key`).
+    Health checks and /metrics stay open, so probes and Prometheus need no secret."""
+
+    OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self.app, self.key = app, api_key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS:
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        auth = headers.get(b"authorization", b"")
+        given = auth[7:] if auth[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"")
+        if not hmac.compare_digest(given, self.key):  # constant time: no key guessing by timing
+            return await _send_error(send, 401, "unauthorized", "missing or wrong API key: send Authorization: Bearer <key>")
+        await self.app(scope, receive, send)
 
 
 class MetricsMiddleware:

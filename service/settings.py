@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RuntimeName = Literal["onnx", "torchscript"]
@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0)  # a request still queued after this gets 504
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
     drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
+    # Optional API key: when set, every request but health checks and /metrics needs it, as
+    # `Authorization: Bearer <key>` or `X-API-Key: <key>`; otherwise 401. Off (None) by default.
+    api_key: SecretStr | None = None
+    cors_origins: list[str] = []  # browser origins allowed to call the API (CORS); none by default
     hull: HullSettings = HullSettings()
     translate: TranslateSettings = TranslateSettings()
     speech: SpeechSettings = SpeechSettings()
