@@ -45,8 +45,61 @@ class BatchSettings:
     max_queue: int = 256
 
 
+class RequestQueue:
+    """What the request-level batcher and the step scheduler (scheduler.py) share: a bounded queue of
+    pending requests, each with a deadline and a future, and how requests are refused, expired or failed.
+    Subclasses set name, settings, metrics, _queue and _closing."""
+
+    name: str
+    settings: BatchSettings
+    metrics: Metrics | None
+    _queue: asyncio.Queue[_Pending]
+    _closing: bool
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, item: Any, timeout_s: float) -> Any:
+        """Queue one item and wait for its output."""
+        if self._closing:
+            raise Unavailable(f"model {self.name!r} is shutting down", retry_after_s=5)
+        now = time.monotonic()
+        pending = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
+        try:
+            self._queue.put_nowait(pending)
+        except asyncio.QueueFull:
+            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
+        self._queued()
+        self._report_depth()
+        # If the caller is cancelled (client gone), the future is cancelled too and skipped by the loop.
+        return await pending.future
+
+    def _queued(self) -> None:
+        """Called after each submit: a loop that sleeps while idle wakes up here."""
+
+    @staticmethod
+    def _expired(p: _Pending, now: float) -> bool:
+        """A request past its queue deadline gets DeadlineExceeded (504) and must not be computed."""
+        if now <= p.deadline:
+            return False
+        waited = p.deadline - p.enqueued
+        p.future.set_exception(DeadlineExceeded(f"request waited past its {waited:.1f}s deadline in the queue"))
+        return True
+
+    @staticmethod
+    def _fail(pendings: list[_Pending], exc: Exception) -> None:
+        for p in pendings:
+            if not p.future.done():
+                p.future.set_exception(exc)
+
+    def _report_depth(self) -> None:
+        if self.metrics is not None:
+            self.metrics.set_queue_depth(self.name, self._queue.qsize())
+
+
 @dataclass
-class Batcher(Generic[I, O]):
+class Batcher(RequestQueue, Generic[I, O]):
     name: str
     predict: PredictFn  # blocking; runs in this batcher's own worker thread
     settings: BatchSettings
@@ -68,27 +121,9 @@ class Batcher(Generic[I, O]):
         self._task = asyncio.create_task(self._loop(), name=f"batcher-{self.name}")
 
     @property
-    def depth(self) -> int:
-        return self._queue.qsize()
-
-    @property
     def busy(self) -> bool:
         """A batch is forming or computing."""
         return self._busy
-
-    async def submit(self, item: I, timeout_s: float) -> O:
-        """Queue one item and wait for its output."""
-        if self._closing:
-            raise Unavailable(f"model {self.name!r} is shutting down", retry_after_s=5)
-        now = time.monotonic()
-        pending = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
-        try:
-            self._queue.put_nowait(pending)
-        except asyncio.QueueFull:
-            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
-        self._report_depth()
-        # If the caller is cancelled (client gone), the future is cancelled too and skipped by the loop.
-        return await pending.future
 
     async def stop(self, drain_timeout_s: float = 30.0) -> None:
         """Refuse new work, finish what is queued or running (up to the timeout), then end the loop."""
@@ -149,9 +184,7 @@ class Batcher(Generic[I, O]):
         for p in batch:
             if p.future.done():  # cancelled by a caller that went away
                 continue
-            if now > p.deadline:
-                waited = p.deadline - p.enqueued
-                p.future.set_exception(DeadlineExceeded(f"request waited past its {waited:.1f}s deadline in the queue"))
+            if self._expired(p, now):
                 continue
             live.append(p)
         return live
@@ -176,13 +209,3 @@ class Batcher(Generic[I, O]):
         for p, out in zip(live, outputs, strict=True):
             if not p.future.done():
                 p.future.set_result(out)
-
-    @staticmethod
-    def _fail(live: list[_Pending], exc: Exception) -> None:
-        for p in live:
-            if not p.future.done():
-                p.future.set_exception(exc)
-
-    def _report_depth(self) -> None:
-        if self.metrics is not None:
-            self.metrics.set_queue_depth(self.name, self._queue.qsize())

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.beam import Decoding, StepBatch
-from service.engine.batcher import BatchSettings, _Pending
-from service.errors import DeadlineExceeded, InferenceFailed, QueueFull, ServiceError, Unavailable
+from service.engine.batcher import BatchSettings, RequestQueue, _Pending
+from service.errors import InferenceFailed, ServiceError, Unavailable
 from service.metrics import Metrics
 
 log = logging.getLogger("seq2serve")
 
 
 @dataclass
-class StepScheduler:
+class StepScheduler(RequestQueue):
     name: str
     handler: Any  # a Handler with supports_step: start_decodings(items), graph_runner(), vocab_size
     settings: BatchSettings  # max_batch_size = most active requests; max_wait_ms is not used
@@ -55,26 +55,11 @@ class StepScheduler:
         self._task = asyncio.create_task(self._loop(), name=f"scheduler-{self.name}")
 
     @property
-    def depth(self) -> int:
-        return self._queue.qsize()
-
-    @property
     def busy(self) -> bool:
         return bool(self._active)
 
-    async def submit(self, item: Any, timeout_s: float) -> Any:
-        """Queue one item and wait for its search result (what handler.predict gives for it)."""
-        if self._closing:
-            raise Unavailable(f"model {self.name!r} is shutting down", retry_after_s=5)
-        now = time.monotonic()
-        pending = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
-        try:
-            self._queue.put_nowait(pending)
-        except asyncio.QueueFull:
-            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
+    def _queued(self) -> None:
         self._wake.set()
-        self._report_depth()
-        return await pending.future
 
     async def stop(self, drain_timeout_s: float = 30.0) -> None:
         """Refuse new work, finish active and queued requests (up to the timeout), then end the loop."""
@@ -141,9 +126,7 @@ class StepScheduler:
             p = self._queue.get_nowait()
             if p.future.done():
                 continue
-            if now > p.deadline:
-                waited = p.deadline - p.enqueued
-                p.future.set_exception(DeadlineExceeded(f"request waited past its {waited:.1f}s deadline in the queue"))
+            if self._expired(p, now):
                 continue
             taken.append(p)
             room -= 1
@@ -181,13 +164,3 @@ class StepScheduler:
                 del self._active[key]
                 if self._batch is not None:
                     self._batch.remove(d)
-
-    @staticmethod
-    def _fail(pendings: list[_Pending], exc: Exception) -> None:
-        for p in pendings:
-            if not p.future.done():
-                p.future.set_exception(exc)
-
-    def _report_depth(self) -> None:
-        if self.metrics is not None:
-            self.metrics.set_queue_depth(self.name, self._queue.qsize())
