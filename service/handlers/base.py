@@ -22,9 +22,18 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from models.beam import Decoding
 from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
+from service.errors import InvalidInput
 
 Item = TypeVar("Item")
 Output = TypeVar("Output")
+
+
+def check_beam(beam_size: int, n_best: int, max_beam_size: int) -> None:
+    """The search options every beam-search endpoint takes: 422 with what to change."""
+    if beam_size > max_beam_size:
+        raise InvalidInput(f"beam_size: {beam_size} is more than this server's limit of {max_beam_size}")
+    if n_best > beam_size:
+        raise InvalidInput(f"n_best: {n_best} is more than beam_size ({beam_size}); raise beam_size")
 
 
 class Handler(ABC, Generic[Item, Output]):

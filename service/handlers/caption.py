@@ -17,7 +17,7 @@ from models.beam import EOS_ID, Decoding, Hypothesis, start_decodings
 from models.caption.images import ImageError, TooManyPixels, decode_image, heatmap_overlay, to_model_input
 from models.caption.search import CaptionQuery, decode, encode
 from service.errors import InvalidInput, PayloadTooLarge
-from service.handlers.base import Handler
+from service.handlers.base import Handler, check_beam
 from service.schemas.caption import Caption, CaptionOptions, CaptionResponse, WordAttention
 from service.settings import CaptionSettings
 
@@ -47,10 +47,7 @@ class CaptionHandler(Handler[CaptionItem, list[Hypothesis]]):
     def prepare(self, data: bytes, opts: CaptionOptions) -> CaptionItem:
         """Checks, decoding and resizing; CPU work, so the route runs it off the event loop."""
         s = self.settings
-        if opts.beam_size > s.max_beam_size:
-            raise InvalidInput(f"beam_size: {opts.beam_size} is more than this server's limit of {s.max_beam_size}")
-        if opts.n_best > opts.beam_size:
-            raise InvalidInput(f"n_best: {opts.n_best} is more than beam_size ({opts.beam_size}); raise beam_size")
+        check_beam(opts.beam_size, opts.n_best, s.max_beam_size)
         if opts.max_length is not None and opts.max_length > s.max_output_words:
             raise InvalidInput(f"max_length: {opts.max_length} is more than this server's limit of {s.max_output_words}")
         try:

@@ -14,7 +14,7 @@ from models.speech.data import CHARS, EOS_ID
 from models.speech.features import HOP, REDUCTION, SAMPLE_RATE, log_mel
 from models.speech.search import SpeechQuery, decode, encode
 from service.errors import InvalidInput
-from service.handlers.base import Handler
+from service.handlers.base import Handler, check_beam
 from service.schemas.speech import TranscribeOptions, TranscribeResponse, Transcript
 from service.settings import SpeechSettings
 
@@ -38,10 +38,7 @@ class SpeechHandler(Handler[SpeechItem, list[Hypothesis]]):
     def prepare(self, audio: bytes, opts: TranscribeOptions) -> SpeechItem:
         """Checks and features; CPU work (decoding, resampling, FFTs), so the route runs it off the event loop."""
         s = self.settings
-        if opts.beam_size > s.max_beam_size:
-            raise InvalidInput(f"beam_size: {opts.beam_size} is more than this server's limit of {s.max_beam_size}")
-        if opts.n_best > opts.beam_size:
-            raise InvalidInput(f"n_best: {opts.n_best} is more than beam_size ({opts.beam_size}); raise beam_size")
+        check_beam(opts.beam_size, opts.n_best, s.max_beam_size)
         try:
             samples, rate = read_wav(audio)
         except AudioError as e:

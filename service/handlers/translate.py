@@ -12,7 +12,7 @@ from models.translate.search import TranslateQuery, decode, encode
 from models.translate.vocab import UNK_ID, Vocab, detokenize, extend, tokenize
 from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
-from service.handlers.base import Handler
+from service.handlers.base import Handler, check_beam
 from service.schemas.translate import TextTranslation, TranslateRequest, TranslateResponse, Translation
 from service.settings import TranslateSettings
 
@@ -43,10 +43,7 @@ class TranslateHandler(Handler[TranslateItem, list[Hypothesis]]):
             raise InvalidInput("text: give one string or a non-empty list of strings")
         if len(texts) > s.max_texts:
             raise InvalidInput(f"text: {len(texts)} texts is more than this server's limit of {s.max_texts} per request")
-        if req.beam_size > s.max_beam_size:
-            raise InvalidInput(f"beam_size: {req.beam_size} is more than this server's limit of {s.max_beam_size}")
-        if req.n_best > req.beam_size:
-            raise InvalidInput(f"n_best: {req.n_best} is more than beam_size ({req.beam_size}); raise beam_size")
+        check_beam(req.beam_size, req.n_best, s.max_beam_size)
         if req.max_length is not None and req.max_length > s.max_output_tokens:
             raise InvalidInput(f"max_length: {req.max_length} is more than this server's limit of {s.max_output_tokens}")
         return [self._item(i, t, req) for i, t in enumerate(texts)]
