@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(caption.router)
     app.include_router(sentiment.router)
     app.include_router(kserve.router)
+    app.add_exception_handler(kserve.V2Error, kserve.v2_error_handler)
     endpoint_models = endpoint_labels()
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())

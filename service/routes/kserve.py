@@ -252,6 +252,12 @@ def _served(request: Request, name: str) -> Any:
     return request.app.state.registry.models[name]
 
 
+async def v2_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """Installed by create_app: a V2Error raised by any /v2 route becomes the protocol's error body."""
+    assert isinstance(exc, V2Error)
+    return _error(exc)
+
+
 def _error(exc: V2Error | ServiceError) -> JSONResponse:
     if isinstance(exc, ServiceError):
         return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
@@ -275,10 +281,7 @@ async def ready(request: Request) -> Response:
 
 @router.get("/models/{name}", summary="Model metadata: its input and output tensors")
 async def model_metadata(name: str, request: Request) -> JSONResponse:
-    try:
-        served = _served(request, name)
-    except V2Error as e:
-        return _error(e)
+    served = _served(request, name)  # V2Error -> v2_error_handler
     m = MODELS[name]
     tensors = lambda ts: [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in ts]  # noqa: E731
     return JSONResponse({"name": name, "versions": [served.handler.version], "platform": f"seq2serve_{served.settings.runtime}",
@@ -291,10 +294,7 @@ TRITON_TYPES = {"FP32": "TYPE_FP32", "FP64": "TYPE_FP64", "INT64": "TYPE_INT64",
 
 @router.get("/models/{name}/config", summary="Model configuration in Triton's form (perf_analyzer reads it)")
 async def model_config(name: str, request: Request) -> JSONResponse:
-    try:
-        served = _served(request, name)
-    except V2Error as e:
-        return _error(e)
+    served = _served(request, name)  # V2Error -> v2_error_handler
     m = MODELS[name]
     tensors = lambda ts: [{"name": t.name, "data_type": TRITON_TYPES[t.datatype], "dims": t.shape} for t in ts]  # noqa: E731
     # max_batch_size 0: the tensors carry no batch dimension; the server batches requests itself.
@@ -304,10 +304,7 @@ async def model_config(name: str, request: Request) -> JSONResponse:
 
 @router.get("/models/{name}/ready", summary="Model readiness")
 async def model_ready(name: str, request: Request) -> Response:
-    try:
-        served = _served(request, name)
-    except V2Error as e:
-        return _error(e)
+    served = _served(request, name)  # V2Error -> v2_error_handler
     return Response(status_code=200 if served.status == "ready" else 503)
 
 
