@@ -16,6 +16,7 @@ from PIL import Image
 from models.beam import EOS_ID, Decoding, Hypothesis, start_decodings
 from models.caption.images import ImageError, TooManyPixels, decode_image, heatmap_overlay, to_model_input
 from models.caption.search import CaptionQuery, decode, encode
+from service.engine.runtimes import Runtime
 from service.errors import InvalidInput, PayloadTooLarge
 from service.handlers.base import Handler, check_beam
 from service.schemas.caption import Caption, CaptionOptions, CaptionResponse, WordAttention
@@ -35,14 +36,12 @@ class CaptionHandler(Handler[CaptionItem, list[Hypothesis]]):
     graphs: ClassVar[list[str]] = ["encode", "decode_step"]
     settings: CaptionSettings
 
-    @property
-    def vocab(self) -> list[str]:
-        return list(self.meta["vocab"])
-
-    @property
-    def grid(self) -> tuple[int, int]:
+    def load(self, runtime: Runtime) -> None:
+        super().load(runtime)
+        # Read once here: predict and every response use them.
+        self.vocab: list[str] = list(self.meta["vocab"])
         rows, cols = self.meta["grid"]
-        return int(rows), int(cols)
+        self.grid = int(rows), int(cols)
 
     def prepare(self, data: bytes, opts: CaptionOptions) -> CaptionItem:
         """Checks, decoding and resizing; CPU work, so the route runs it off the event loop."""
