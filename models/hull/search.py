@@ -180,35 +180,104 @@ def _done(live: list[_Hyp], finished: list[_Hyp]) -> bool:
     return bool(finished) and max(f.score for f in finished) >= max(h.score for h in live)
 
 
+@dataclass
+class HullDecoding:
+    """One query's search in progress: its encoder outputs (its own n + 1 positions), live and finished
+    hypotheses, and the steps taken (at most n + 1: END, or every point once)."""
+
+    query: HullQuery
+    memory: np.ndarray  # (n + 1, d), END first
+    keys: list[np.ndarray]  # glimpse_k, glimpse_v, pointer_k: each (n + 1, d)
+    live: list[_Hyp]
+    done: list[_Hyp] = field(default_factory=list)
+    steps: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return not self.live or self.steps > len(self.query.points)
+
+    def result(self) -> HullResult:
+        return _result(self.done, self.live, self.query)
+
+
+def start_decodings(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullDecoding]:
+    """Encode the queries (in length buckets) and return one HullDecoding each."""
+    (memory, gk, gv, pk, h0), _ = encode_batch(graphs, queries)
+    out = []
+    for b, q in enumerate(queries):
+        width = len(q.points) + 1
+        keys = [gk[b, :width], gv[b, :width], pk[b, :width]]
+        out.append(HullDecoding(q, memory[b, :width], keys, [_Hyp([], 0.0, h0[b])]))
+    return out
+
+
+class HullStepBatch:
+    """Hull decodings of any sizes advanced together, one decoder step for every live hypothesis of every
+    active decoding per `step()`; decodings join between steps (`add`) and leave when they finish. The
+    same contract as models.beam.StepBatch, so the step scheduler drives both. Keys are padded to the
+    widest active decoding and masked, so a decoding's result does not depend on its batch-mates."""
+
+    def __init__(self, graphs: HullGraphs) -> None:
+        self.graphs = graphs
+        self.active: list[HullDecoding] = []
+        self._slab: tuple[tuple[object, ...], list[np.ndarray]] = ((), [])
+
+    def add(self, decodings: list[HullDecoding]) -> None:
+        self.active += [d for d in decodings if not d.finished]
+
+    def remove(self, decoding: HullDecoding) -> None:
+        self.active = [d for d in self.active if d is not decoding]
+
+    @property
+    def rows(self) -> int:
+        return sum(len(d.live) for d in self.active)
+
+    def _gathered(self) -> list[np.ndarray]:
+        """glimpse_k, glimpse_v, pointer_k and the mask per live hypothesis; rebuilt when rows change."""
+        key = tuple((id(d), len(d.live)) for d in self.active)
+        if self._slab[0] != key:
+            width = max(len(d.memory) for d in self.active)
+            parts: list[list[np.ndarray]] = [[], [], [], []]
+            for d in self.active:
+                n, k = len(d.memory), len(d.live)
+                for part, arr in zip(parts, d.keys, strict=False):
+                    part.append(np.repeat(np.pad(arr, ((0, width - n), (0, 0)))[None], k, axis=0))
+                parts[3].append(np.repeat((np.arange(width) < n)[None], k, axis=0))
+            self._slab = (key, [np.concatenate(p) for p in parts])
+        return self._slab[1]
+
+    def step(self) -> list[HullDecoding]:
+        """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
+        if not self.active:
+            return []
+        x = np.concatenate([np.stack([d.memory[hyp.positions[0] if hyp.positions else END],
+                                      d.memory[hyp.positions[-1] if hyp.positions else END]]).reshape(-1)[None]
+                            for d in self.active for hyp in d.live])  # fmt: skip
+        h = np.stack([hyp.h for d in self.active for hyp in d.live])
+        logits, h_new = self.graphs.step(x, h, *self._gathered())
+        logp = _log_softmax(logits)  # padded positions hold -1e9, so they get exactly zero mass
+        start, finished = 0, []
+        for d in self.active:
+            sl = slice(start, start + len(d.live))
+            start += len(d.live)
+            d.live = _expand(d.query, d.live, logits[sl], logp[sl], h_new[sl], d.done)
+            d.steps += 1
+            if _done(d.live, d.done):
+                d.live = []
+            if d.finished:
+                finished.append(d)
+        self.active = [d for d in self.active if not d.finished]
+        return finished
+
+
 def decode(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullResult]:
     """Decode every query; batched across queries and beams at each step."""
-    (memory, gk, gv, pk, h0), full_valid = encode_batch(graphs, queries)
-    live = [[_Hyp([], 0.0, h0[b])] for b in range(len(queries))]
-    finished: list[list[_Hyp]] = [[] for _ in queries]
-    gathered: tuple[bytes, list[np.ndarray]] = (b"", [])
-    for step in range(memory.shape[1]):
-        rows = [(b, hyp) for b in range(len(queries)) if step <= len(queries[b].points) for hyp in live[b]]
-        if not rows:
-            break
-        idx = np.array([b for b, _ in rows])
-        if gathered[0] != idx.tobytes():  # keys only move when the set of live rows changes
-            gathered = (idx.tobytes(), [gk[idx], gv[idx], pk[idx], full_valid[idx]])
-        first = np.array([hyp.positions[0] if hyp.positions else END for _, hyp in rows])
-        prev = np.array([hyp.positions[-1] if hyp.positions else END for _, hyp in rows])
-        x = np.concatenate([memory[idx, first], memory[idx, prev]], axis=1)
-        h = np.stack([hyp.h for _, hyp in rows])
-        logits, h_new = graphs.step(x, h, *gathered[1])
-        logp = _log_softmax(logits)  # padded positions hold -1e9, so they get exactly zero mass
-        start = 0
-        for b in range(len(queries)):
-            count = len(live[b]) if step <= len(queries[b].points) else 0
-            if count:
-                sl = slice(start, start + count)
-                live[b] = _expand(queries[b], live[b], logits[sl], logp[sl], h_new[sl], finished[b])
-                if _done(live[b], finished[b]):
-                    live[b] = []
-                start += count
-    return [_result(finished[b], live[b], queries[b]) for b in range(len(queries))]
+    decodings = start_decodings(graphs, queries)
+    batch = HullStepBatch(graphs)
+    batch.add(decodings)
+    while batch.active:
+        batch.step()
+    return [d.result() for d in decodings]
 
 
 def _result(finished: list[_Hyp], live: list[_Hyp], q: HullQuery) -> HullResult:

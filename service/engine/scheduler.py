@@ -3,8 +3,10 @@
 Request-level batching (batcher.py) decodes a batch to its end, so a short request waits for the
 longest one in its batch and new requests wait for the whole batch. Here every iteration:
 1. admits the requests queued since the last step (up to `max_batch_size` active requests): one
-   encoder call for all of them, each becoming a `models.beam.Decoding`;
-2. runs one decoder step for every live hypothesis of every active request (`models.beam.StepBatch`);
+   encoder call for all of them, each becoming a decoding (`models.beam.Decoding`, or
+   `models.hull.search.HullDecoding` for the pointer network);
+2. runs one decoder step for every live hypothesis of every active request (the handler's
+   `step_batch()`: `models.beam.StepBatch` or `models.hull.search.HullStepBatch`);
 3. answers the requests whose search finished, at once.
 A request's result does not depend on what it was batched with (tested against unbatched decoding).
 
@@ -20,9 +22,8 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from models.beam import Decoding, StepBatch
 from service.engine.batcher import BatchSettings, RequestQueue, _Pending
 from service.errors import InferenceFailed, ServiceError, Unavailable
 from service.metrics import Metrics
@@ -30,15 +31,39 @@ from service.metrics import Metrics
 log = logging.getLogger("seq2serve")
 
 
+class Decodable(Protocol):
+    """One request's search in progress."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    def result(self) -> Any: ...
+
+
+class Stepper(Protocol):
+    """Active decodings advanced together, one decoder step per `step()`."""
+
+    active: list[Any]
+
+    @property
+    def rows(self) -> int: ...
+
+    def add(self, decodings: list[Any]) -> None: ...
+
+    def remove(self, decoding: Any) -> None: ...
+
+    def step(self) -> list[Any]: ...
+
+
 @dataclass
 class StepScheduler(RequestQueue):
     name: str
-    handler: Any  # a Handler with supports_step: start_decodings(items), graph_runner(), vocab_size
+    handler: Any  # a Handler with supports_step: start_decodings(items), step_batch()
     settings: BatchSettings  # max_batch_size = most active requests; max_wait_ms is not used
     metrics: Metrics | None = None
     _queue: asyncio.Queue[_Pending] = field(init=False)
-    _active: dict[int, tuple[_Pending, Decoding]] = field(default_factory=dict, init=False)
-    _batch: StepBatch | None = field(default=None, init=False)
+    _active: dict[int, tuple[_Pending, Decodable]] = field(default_factory=dict, init=False)
+    _batch: Stepper | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
     _wake: asyncio.Event = field(init=False)
@@ -149,7 +174,7 @@ class StepScheduler(RequestQueue):
         if self.metrics is not None:
             self.metrics.observe_batch(self.name, len(new), [started - p.enqueued for p in new], time.monotonic() - started)
         if self._batch is None:
-            self._batch = StepBatch(self.handler.graph_runner(), self.handler.vocab_size)
+            self._batch = self.handler.step_batch()
         self._batch.add(decodings)
         for p, d in zip(new, decodings, strict=True):
             if d.finished:  # nothing to decode (cannot happen with max_length >= 1, but never hang a caller)

@@ -7,11 +7,10 @@
 - `respond(item, output)` builds the response model;
 - `example()` is the warm-up item, run once before the model reports ready.
 
-Attention decoders (translate, speech, caption) also offer step-level batching: `start_decodings(items)`
-encodes a batch and returns one `models.beam.Decoding` per item, which the step scheduler
-(service/engine/scheduler.py) advances together with every other active decoding, one decoder step at a
-time; `step_graph()` and `vocab_size` are what it steps with. A decoding's `result()` is exactly what
-`predict` returns for that item.
+The decoders (translate, speech, caption, hull) also offer step-level batching: `start_decodings(items)`
+encodes a batch and returns one decoding per item, which the step scheduler (service/engine/scheduler.py)
+adds to the running `step_batch()`: that advances every active decoding together, one decoder step at a
+time. A decoding's `result()` is exactly what `predict` returns for that item.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from models.beam import Decoding
+from models.beam import StepBatch
 from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
 from service.errors import InvalidInput
 
@@ -65,10 +64,14 @@ class Handler(ABC, Generic[Item, Output]):
     def card(self) -> dict[str, Any]:
         return dict(self.meta.get("card", {}))
 
-    supports_step: ClassVar[bool] = False  # implements start_decodings / vocab_size
+    supports_step: ClassVar[bool] = False  # implements start_decodings, and vocab_size or step_batch
 
-    def start_decodings(self, items: list[Item]) -> list[Decoding]:
+    def start_decodings(self, items: list[Item]) -> list[Any]:
         raise NotImplementedError(f"model {self.name!r} has no step-level batching; use batching=request")
+
+    def step_batch(self) -> Any:
+        """An empty batch the scheduler adds decodings to (models.beam.StepBatch for the beam-search models)."""
+        return StepBatch(self.graph_runner(), self.vocab_size)
 
     @property
     def vocab_size(self) -> int:

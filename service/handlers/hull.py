@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from models.hull.geometry import is_simple_polygon, polygon_area, rotate_to_lowest
-from models.hull.search import HullQuery, HullResult, decode
+from models.hull.search import HullDecoding, HullQuery, HullResult, HullStepBatch, decode, start_decodings
 from service.errors import InvalidInput
 from service.handlers.base import Handler
 from service.schemas.hull import HullRequest, HullResponse, HullStep
@@ -77,6 +77,14 @@ class HullHandler(Handler[HullItem, HullResult]):
 
     def predict(self, items: list[HullItem]) -> list[HullResult]:
         return decode(self.graph_runner(), [it.query for it in items])
+
+    supports_step = True
+
+    def start_decodings(self, items: list[HullItem]) -> list[HullDecoding]:
+        return start_decodings(self.graph_runner(), [it.query for it in items])
+
+    def step_batch(self) -> HullStepBatch:
+        return HullStepBatch(self.graph_runner())
 
     def respond(self, item: HullItem, result: HullResult, return_attention: bool) -> HullResponse:
         hull = rotate_to_lowest(canonical_duplicates(item.points, result.order))

@@ -25,6 +25,7 @@ def settings(artifacts_dir: Path, batching: str) -> Any:
     common = {"batching": batching, "max_wait_ms": 20}
     return make_settings(
         artifacts_dir,
+        **common,  # hull
         translate={"enabled": True, **common},
         speech={"enabled": True, "max_output_chars": 10, **common},
         caption={"enabled": True, "max_output_words": 6, **common},
@@ -57,6 +58,9 @@ async def answers(client: httpx.AsyncClient) -> list[Any]:
     calls += [client.post("/caption", files={"file": ("a.png", image_bytes(64, 64, seed=k), "image/png")},
                           data={"model": m, "beam_size": "2", "return_attention": "false"})
               for k, m in enumerate(["photo", "grounded", "photo"])]  # fmt: skip
+    rng = np.random.default_rng(0)
+    calls += [client.post("/hull", json={"points": rng.random((n, 2)).tolist(), "decoding": mode, "beam_size": beam})
+              for n, mode, beam in [(5, "greedy", 1), (40, "beam", 3), (12, "constrained", 2), (25, "greedy", 1)]]  # fmt: skip
     responses = await asyncio.gather(*calls)
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
     return [r.json() for r in responses]
@@ -65,7 +69,8 @@ async def answers(client: httpx.AsyncClient) -> list[Any]:
 def strip_scores(body: Any) -> Any:
     """Texts and token ids are compared exactly, float scores to 1e-4 (padding changes summation order)."""
     if isinstance(body, dict):
-        return {k: strip_scores(v) for k, v in body.items() if k not in ("log_prob", "score", "confidence")}
+        floats = ("log_prob", "score", "confidence", "area")
+        return {k: strip_scores(v) for k, v in body.items() if k not in floats}
     if isinstance(body, list):
         return [strip_scores(v) for v in body]
     return body
@@ -85,7 +90,9 @@ async def test_step_batching_answers_like_request_batching(
 
 
 async def test_step_batching_on_a_model_without_it_fails_that_model_only(artifacts_dir: Path) -> None:
-    app = create_app(make_settings(artifacts_dir, batching="step"))  # hull: a pointer network, request batching only
+    # sentiment: a tree network, no decoder to step
+    app = create_app(make_settings(artifacts_dir, sentiment={"enabled": True, "batching": "step"}))
     async for c in running_client(app):
         ready = (await c.get("/readyz")).json()
-        assert ready["ready"] is False and "no step-level batching" in ready["models"]["hull"]
+        assert ready["ready"] is False and "no step-level batching" in ready["models"]["sentiment"]
+        assert ready["models"]["hull"] == "ready"

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from models.beam import EOS_ID, Decoding, Encoded, SearchQuery, start_decodings
+from models.beam import EOS_ID, Decoding, Encoded, SearchQuery, StepBatch, start_decodings
 from service.engine.batcher import BatchSettings
 from service.engine.scheduler import StepScheduler
 from service.errors import QueueFull, Unavailable
@@ -37,13 +37,12 @@ class CountdownGraph:
 
 class FakeHandler:
     supports_step = True
-    vocab_size = VOCAB
 
     def __init__(self) -> None:
         self.graph = CountdownGraph()
 
-    def graph_runner(self) -> CountdownGraph:
-        return self.graph
+    def step_batch(self) -> StepBatch:
+        return StepBatch(self.graph, VOCAB)
 
     def start_decodings(self, items: list[int]) -> list[Decoding]:
         b = len(items)

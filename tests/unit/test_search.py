@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from models.hull.checkpoint import load_checkpoint
-from models.hull.search import END, HullQuery, convex_mask, decode
+from models.hull.search import END, HullQuery, HullStepBatch, convex_mask, decode, start_decodings
 from models.hull.torch_search import greedy_positions
 from tests.helpers import eager_graphs
 
@@ -49,6 +49,24 @@ def test_batched_equals_single(hull_checkpoint: Path) -> None:
         assert alone.order == res.order
         assert alone.log_prob == pytest.approx(res.log_prob, abs=1e-4)
         np.testing.assert_allclose(np.stack(alone.attention), np.stack(res.attention), atol=1e-5)
+
+
+def test_decodings_joining_a_running_step_batch_get_their_unbatched_results(hull_checkpoint: Path) -> None:
+    # What the step scheduler does: decodings join between steps and leave as they finish.
+    g = eager_graphs(hull_checkpoint)
+    waves = [queries(5, [30, 6], "beam", 3), queries(6, [9], "constrained", 2), queries(7, [45, 4, 12])]
+    batch, started = HullStepBatch(g), []
+    for wave in waves:
+        started += start_decodings(g, wave)
+        batch.add(started[-len(wave) :])
+        batch.step()
+        batch.step()
+    while batch.active:
+        batch.step()
+    for d in started:
+        alone = decode(g, [d.query])[0]
+        assert d.result().order == alone.order and d.result().finished == alone.finished
+        assert d.result().log_prob == pytest.approx(alone.log_prob, abs=1e-4)
 
 
 def test_beam_keeps_its_best_score_at_least_greedy_on_average(hull_checkpoint: Path) -> None:
