@@ -8,6 +8,7 @@ traceback goes to the log only.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -36,6 +37,12 @@ class InvalidInput(ServiceError):
 
 class PayloadTooLarge(ServiceError):
     status, code = 413, "payload_too_large"
+
+
+class MalformedBody(ServiceError):
+    """The body cannot be read as JSON at all: invalid UTF-8, or nested past the parser's depth limit."""
+
+    status, code = 400, "malformed_body"
 
 
 class UnsupportedMediaType(ServiceError):
@@ -69,6 +76,30 @@ class InferenceFailed(ServiceError):
     status, code = 500, "inference_failed"
 
 
+def json_loads(raw: bytes) -> Any:
+    """json.loads with every way it fails on hostile bytes mapped to a 4xx that says what is wrong."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:  # 422, like FastAPI's own answer to invalid JSON
+        raise InvalidInput(f"body: not valid JSON: {e.msg} at character {e.pos}") from e
+    except (RecursionError, UnicodeDecodeError) as e:
+        raise (malformed_body(e) or InvalidInput("body: not valid JSON")) from e
+
+
+def malformed_body(exc: BaseException) -> MalformedBody | None:
+    """What to tell the client when parsing its body raised `exc` (None: not a body problem)."""
+    if isinstance(exc, RecursionError):  # the C parser's own depth guard, hit long before any memory trouble
+        return MalformedBody("the JSON body is nested too deeply")
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedBody(f"the body is not valid UTF-8 (byte {exc.start}: {exc.reason})")
+    return None
+
+
+def _body_error(exc: BaseException) -> ServiceError | None:
+    # The body limit's 413 raised while FastAPI read the body comes back wrapped in its 400.
+    return exc if isinstance(exc, ServiceError) else malformed_body(exc)
+
+
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -100,6 +131,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers any body it failed to parse with a bare "error parsing the body": say why.
+        cause = exc.__cause__
+        if exc.status_code == 400 and cause is not None and (mapped := _body_error(cause)):
+            return JSONResponse(error_body(mapped.code, mapped.message), mapped.status)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 

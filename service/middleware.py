@@ -1,29 +1,86 @@
-"""Pure ASGI middleware: request-body size limit, and per-request metrics.
+"""Pure ASGI middleware: request ids, request-body size limit, API key, per-request metrics, and
+cancelling a request's work when its client goes away.
 
 Pure ASGI (not BaseHTTPMiddleware) so that streaming bodies are counted as they arrive and client
-disconnects propagate to the route (which cancels its queued work).
+disconnects reach the route as a cancellation (DisconnectMiddleware), which drops its queued work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import hmac
 import json
+import logging
 import time
+import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_body
+from service.errors import PayloadTooLarge, error_body
 from service.metrics import Metrics
 
+REQUEST_ID_HEADER = b"x-request-id"
+MAX_REQUEST_ID_CHARS = 128
+# The current request's id, for log lines written while it is handled (RequestIdLogFilter).
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-class _TooLarge(Exception):
-    pass
+
+def sane_request_id(value: bytes | None) -> str | None:
+    """The client's id if it is 1..128 visible ASCII characters (no spaces, no control characters: it goes
+    into log lines and a response header), else None."""
+    if value is None or not 0 < len(value) <= MAX_REQUEST_ID_CHARS:
+        return None
+    if not all(0x21 <= b <= 0x7E for b in value):
+        return None
+    return value.decode("ascii")
 
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+class RequestIdMiddleware:
+    """X-Request-ID on every response: the client's own when it is sane (see `sane_request_id`), else a
+    fresh uuid4 hex. The id is also in `scope["state"]["request_id"]` and, through `request_id_var`, in the
+    log lines written while the request is handled. It must wrap everything, Starlette's 500 handler
+    included (app.py puts it outside the whole middleware stack)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((v for k, v in scope.get("headers", []) if k == REQUEST_ID_HEADER), None)
+        request_id = sane_request_id(given) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+
+        async def send_with_id(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                headers = [h for h in msg.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
+                msg = {**msg, "headers": [*headers, header]}
+            await send(msg)
+
+        token = request_id_var.set(request_id)
+        await self.app(scope, receive, send_with_id)
+        # Reset only on success: an exception goes on to the server's own error log line, which should
+        # still name the request (each request runs in its own task, so nothing leaks to the next one).
+        request_id_var.reset(token)
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds `request_id` to every log record: the id of the request being handled, or "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get() or "-"
+        return True
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, retry_after_s: int | None = None) -> None:
     body = json.dumps(error_body(code, message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after_s is not None:
+        headers.append((b"retry-after", str(retry_after_s).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -54,7 +111,8 @@ class BodyLimitMiddleware:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    # Raised inside whatever reads the body; the app's error handlers answer 413 with it.
+                    raise PayloadTooLarge(message)
             return msg
 
         async def tracking_send(msg: Message) -> None:
@@ -64,7 +122,7 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except PayloadTooLarge:  # nothing inside answered it
             if not started:
                 await _send_error(send, 413, "payload_too_large", message)
 
@@ -89,6 +147,31 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
+class InFlightLimitMiddleware:
+    """503 + Retry-After at once when more than `limit` model requests are already being handled.
+
+    The batch queues shed load when the models are the bottleneck; this sheds it when HTTP and JSON
+    handling are (many cheap requests), before the body is even read. Probes and /metrics are exempt, so
+    an overloaded server still answers its health checks.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str]) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            return await self.app(scope, receive, send)
+        if self.active >= self.limit:
+            message = f"this server is handling its limit of {self.limit} requests; retry shortly"
+            return await _send_error(send, 503, "overloaded", message, retry_after_s=1)
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 class MetricsMiddleware:
     """Counts requests by model, endpoint and status, and their latency; tracks in-flight requests."""
 
@@ -104,17 +187,75 @@ class MetricsMiddleware:
         model = self.endpoint_models.get(path)
         # A bounded label set: any other path (typos, scanners) is counted as "other".
         endpoint = path if model or path in self.SYSTEM_PATHS else "other"
-        status: dict[str, Any] = {"code": 500}
+        status: dict[str, Any] = {"code": 500, "started": False}  # 500: an exception propagates before a response
         start = time.monotonic()
 
         async def recording_send(msg: Message) -> None:
             if msg["type"] == "http.response.start":
-                status["code"] = msg["status"]
+                status["code"], status["started"] = msg["status"], True
             await send(msg)
 
         self.metrics.add_in_flight(endpoint, 1)
         try:
             await self.app(scope, receive, recording_send)
+            if not status["started"]:  # the client went away and the request was cancelled (nginx's 499)
+                status["code"] = 499
         finally:
             self.metrics.add_in_flight(endpoint, -1)
             self.metrics.observe_request(model or "-", endpoint, status["code"], time.monotonic() - start)
+
+
+class DisconnectMiddleware:
+    """Cancels the request's handler when its client disconnects before the response is complete, so the
+    route's wait on the batcher is cancelled and the batcher drops the queued work instead of computing it.
+
+    The handler runs in a child task. Once it has read the whole body, a watcher waits for the server's
+    `http.disconnect`; later `receive()` calls from the handler wait for that same event, so the two never
+    compete for messages. A response that has completed is never cancelled.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        body_read, disconnected = asyncio.Event(), asyncio.Event()
+        response_complete = False
+
+        async def app_receive() -> Message:
+            if body_read.is_set():
+                await disconnected.wait()
+                return {"type": "http.disconnect"}
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                disconnected.set()
+            elif not msg.get("more_body", False):
+                body_read.set()
+            return msg
+
+        async def app_send(msg: Message) -> None:
+            nonlocal response_complete
+            if msg["type"] == "http.response.body" and not msg.get("more_body", False):
+                response_complete = True
+            await send(msg)
+
+        async def watch() -> None:
+            await body_read.wait()
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()  # also once the response is complete: the server then reports the cycle over
+
+        handler = asyncio.ensure_future(self.app(scope, app_receive, app_send))
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait({handler, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not handler.done() and not response_complete:
+                handler.cancel()  # the client is gone: nobody will read the answer
+                with contextlib.suppress(asyncio.CancelledError):
+                    await handler
+                return
+            await handler  # finished, or finishing after its response: re-raise its exception, if any
+        finally:
+            for task in (handler, watcher):
+                task.cancel()

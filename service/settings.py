@@ -56,7 +56,8 @@ class SpeechSettings(ModelSettings):
 
 class CaptionSettings(ModelSettings):
     max_body_bytes: int = Field(10_000_000, ge=1024)  # /caption bodies (upload or base64 JSON) beyond this get 413
-    max_image_pixels: int = Field(25_000_000, ge=1)  # width x height, read from the header before decoding; more -> 413
+    # width x height, read from the header before decoding; more -> 413. At most Pillow's own bomb limit.
+    max_image_pixels: int = Field(25_000_000, ge=1, le=89_000_000)
     max_output_words: int = Field(30, ge=1, le=200)  # words per caption, at most (and the default max_length)
     max_beam_size: int = Field(16, ge=1, le=128)
     length_alpha: float = Field(0.0, ge=0, le=5)  # length normalization in beam search (GNMT alpha)
@@ -83,6 +84,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0)  # a request still queued after this gets 504
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
     drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
+    # Model requests handled at once (reading, queued, computing, answering); more get 503 + Retry-After
+    # before their body is read. Sheds load when HTTP itself is the bottleneck; probes are exempt.
+    max_in_flight: int = Field(1024, ge=1)
     # Optional API key: when set, every request but health checks and /metrics needs it, as
     # `Authorization: Bearer <key>` or `X-API-Key: <key>`; otherwise 401. Off (None) by default.
     api_key: SecretStr | None = None

@@ -37,7 +37,10 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
             img.load()
     except TooManyPixels:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        # Pillow's own guard fires inside open(), before the size is ours to check (its limit is higher).
+        raise TooManyPixels(f"{e}; this server's limit is {max_pixels} pixels") from e
+    except UnidentifiedImageError as e:
         raise ImageError(f"not a PNG or JPEG image ({type(e).__name__})") from e
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt data
         raise ImageError(f"the image data is corrupt or truncated: {e}") from e

@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 PCM, IEEE_FLOAT, EXTENSIBLE = 1, 3, 0xFFFE
+# A writer streaming to a pipe cannot seek back to fill in the data size, so it leaves a huge placeholder:
+# 0xFFFFFFFF (ffmpeg, sox), 0x7FFFF000 (espeak-ng --stdout). Sizes this large mean "to the end of the file".
+STREAMED_SIZE = 0x7FFF0000
 
 
 class AudioError(ValueError):
@@ -26,7 +29,12 @@ def _chunks(data: bytes) -> dict[bytes, bytes]:
     pos = 12
     while pos + 8 <= len(data):
         cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-        # A streamed WAV often declares a wrong data size: slicing keeps what is actually there.
+        left = len(data) - pos - 8
+        if cid == b"data" and size >= STREAMED_SIZE:
+            size = left
+        elif size > left:  # a cut-off upload: transcribing the part that arrived would be silent truncation
+            name = cid.decode("latin-1").strip()
+            raise AudioError(f"corrupt WAV file: the {name!r} chunk declares {size} bytes but only {left} follow")
         chunks.setdefault(cid, data[pos + 8 : pos + 8 + size])
         pos += 8 + size + (size & 1)  # chunks are word-aligned
     for needed in (b"fmt ", b"data"):

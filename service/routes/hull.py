@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from service.routes.content import require_json
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.hull import HullRequest, HullResponse
 
-router = APIRouter(tags=["hull"])
+router = APIRouter(tags=["hull"], dependencies=[Depends(require_json)])
 
 
 @router.post("/hull", response_model=HullResponse, responses=ERROR_RESPONSES, summary="Convex hull of planar points")

@@ -22,20 +22,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from service import __version__
-from service.errors import ServiceError
+from service.errors import ServiceError, json_loads
 from service.schemas.caption import CaptionOptions
 from service.schemas.hull import HullRequest
+from service.schemas.kserve import (
+    InferRequest,
+    InferResponse,
+    ModelConfig,
+    ModelMetadata,
+    ServerMetadata,
+    V2ErrorResponse,
+    V2OrServiceError,
+    inline_schema,
+)
 from service.schemas.sentiment import SentimentRequest
 from service.schemas.speech import TranscribeOptions
 from service.schemas.translate import TranslateRequest
@@ -166,7 +177,7 @@ def _input_tensor(spec: dict[str, Any], binary: memoryview | None, offset: int) 
         raise V2Error("each input needs name, datatype and shape") from e
     if any(d < 0 for d in shape):
         raise V2Error(f"input {name}: shape {shape} has a negative dimension")
-    count = int(np.prod(shape)) if shape else 1
+    count = math.prod(shape)  # Python ints: no int64 overflow for absurd shapes (1 for a scalar)
     size = (spec.get("parameters") or {}).get("binary_data_size")
     if size is not None:
         if binary is None or offset + int(size) > len(binary):
@@ -186,19 +197,33 @@ def _input_tensor(spec: dict[str, Any], binary: memoryview | None, offset: int) 
         data = spec.get("data")
         if data is None:
             raise V2Error(f"input {name}: no data (and no binary_data_size)")
-        flat = np.asarray(data, dtype=np.object_).reshape(-1) if datatype == "BYTES" else None
         if datatype == "BYTES":
-            values = np.array([x.encode() if isinstance(x, str) else bytes(x) for x in flat], dtype=np.object_)  # type: ignore[union-attr]
+            flat = _flatten(data)
+            if not all(isinstance(x, str) for x in flat):
+                raise V2Error(f"input {name}: BYTES data must be strings (a flat or nested list of them)")
+            values = np.array([x.encode() for x in flat], dtype=np.object_)
         elif datatype in DTYPES:
-            try:
-                values = np.asarray(data, dtype=DTYPES[datatype]).reshape(-1)
-            except (TypeError, ValueError) as e:
+            try:  # a value past the datatype's range is an error, not inf or a wrapped integer
+                with np.errstate(over="raise", invalid="raise"):
+                    values = np.asarray(data, dtype=DTYPES[datatype]).reshape(-1)
+            except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
                 raise V2Error(f"input {name}: data is not {datatype}") from e
         else:
             raise V2Error(f"input {name}: datatype {datatype} is not supported")
     if values.size != count:
         raise V2Error(f"input {name}: {values.size} elements do not fill shape {shape}")
-    return name, values.reshape(shape), offset
+    try:
+        return name, values.reshape(shape), offset
+    except ValueError as e:  # an empty tensor whose other dimensions multiply past what numpy can index
+        raise V2Error(f"input {name}: shape {shape} is too large") from e
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    """The elements of a flat or nested JSON list, row-major (np.asarray would keep ragged rows as objects)."""
+    out: list[Any] = []
+    for x in data:
+        out.extend(_flatten(x) if isinstance(x, list) else [x])
+    return out
 
 
 async def _read_infer_request(request: Request) -> tuple[dict[str, Any], memoryview | None]:
@@ -211,12 +236,19 @@ async def _read_infer_request(request: Request) -> tuple[dict[str, Any], memoryv
             raise V2Error(f"{HEADER}: {header_len!r} is not a length within the body")
         head, binary = body[: int(header_len)], memoryview(body)[int(header_len) :]
     try:
-        parsed = json.loads(head)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise V2Error(f"the inference request is not valid JSON: {e}") from e
+        parsed = json_loads(head)
+    except ServiceError as e:
+        raise V2Error(f"the inference request is not valid JSON: {e.message}") from e
     if not isinstance(parsed, dict) or not isinstance(parsed.get("inputs"), list):
         raise V2Error("the inference request needs an 'inputs' list")
-    return parsed, binary
+    try:  # every field the code below reads has its type checked here: a wrong one is a 400 that names it
+        req = InferRequest.model_validate(parsed)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise V2Error(f"invalid inference request: {where}: {first['msg']}") from e
+    # exclude_unset: fields keep meaning "absent" when they were (no `id` echoed unless one was sent)
+    return req.model_dump(exclude_unset=True), binary
 
 
 def _output_json(tensors: dict[str, np.ndarray], model: V2Model, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -264,23 +296,46 @@ def _error(exc: V2Error | ServiceError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
 
-@router.get("", summary="Server metadata")
+ModelName = Annotated[str, Path(description="A v2 model; GET /v1/models lists those served here",
+                                json_schema_extra={"enum": list(MODELS)})]  # fmt: skip
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": V2OrServiceError, "description": "No such model served here"}}
+INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": InferResponse, "description": "JSON outputs; with binary outputs, the JSON header (its length in "
+          f"{HEADER}) then the outputs' bytes",
+          "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    400: {"model": V2ErrorResponse, "description": "Not a valid inference request, or tensors the model does not take"},
+    **NOT_FOUND,
+    413: {"model": V2OrServiceError, "description": "Request body, or an image in it, over the server's limits"},
+    422: {"model": V2ErrorResponse, "description": "Tensors the model takes, with values it cannot serve"},
+    503: {"model": V2ErrorResponse, "description": "Not ready, shutting down, or queue full (see Retry-After)"},
+    504: {"model": V2ErrorResponse, "description": "Waited in the queue past the request deadline"},
+}  # fmt: skip
+
+
+def _no_body(**descriptions: str) -> dict[str, Any]:
+    """openapi_extra for answers that are a bare status code (FastAPI's `responses` would add a JSON body)."""
+    return {"responses": {code.lstrip("_"): {"description": text} for code, text in descriptions.items()}}
+
+
+@router.get("", summary="Server metadata", response_model=ServerMetadata)
 async def server_metadata() -> dict[str, Any]:
     return {"name": "seq2serve", "version": __version__, "extensions": ["binary_tensor_data"]}
 
 
-@router.get("/health/live", summary="Liveness")
+@router.get("/health/live", summary="Liveness", response_class=Response, openapi_extra=_no_body(_200="Live"))
 async def live() -> Response:
     return Response(status_code=200)
 
 
-@router.get("/health/ready", summary="Readiness: every enabled model ready")
+@router.get("/health/ready", summary="Readiness: every enabled model ready", response_class=Response,
+            openapi_extra=_no_body(_200="Ready", _503="Not ready, or shutting down"))  # fmt: skip
 async def ready(request: Request) -> Response:
     return Response(status_code=200 if request.app.state.registry.ready and not request.app.state.draining else 503)
 
 
-@router.get("/models/{name}", summary="Model metadata: its input and output tensors")
-async def model_metadata(name: str, request: Request) -> JSONResponse:
+@router.get("/models/{name}", summary="Model metadata: its input and output tensors",
+            responses={200: {"model": ModelMetadata}, **NOT_FOUND})  # fmt: skip
+async def model_metadata(name: ModelName, request: Request) -> JSONResponse:
     served = _served(request, name)  # V2Error -> v2_error_handler
     m = MODELS[name]
     tensors = lambda ts: [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in ts]  # noqa: E731
@@ -292,8 +347,9 @@ TRITON_TYPES = {"FP32": "TYPE_FP32", "FP64": "TYPE_FP64", "INT64": "TYPE_INT64",
                 "BYTES": "TYPE_STRING"}  # fmt: skip
 
 
-@router.get("/models/{name}/config", summary="Model configuration in Triton's form (perf_analyzer reads it)")
-async def model_config(name: str, request: Request) -> JSONResponse:
+@router.get("/models/{name}/config", summary="Model configuration in Triton's form (perf_analyzer reads it)",
+            responses={200: {"model": ModelConfig}, **NOT_FOUND})  # fmt: skip
+async def model_config(name: ModelName, request: Request) -> JSONResponse:
     served = _served(request, name)  # V2Error -> v2_error_handler
     m = MODELS[name]
     tensors = lambda ts: [{"name": t.name, "data_type": TRITON_TYPES[t.datatype], "dims": t.shape} for t in ts]  # noqa: E731
@@ -302,14 +358,26 @@ async def model_config(name: str, request: Request) -> JSONResponse:
                          "max_batch_size": 0, "input": tensors(m.inputs), "output": tensors(m.outputs)})  # fmt: skip
 
 
-@router.get("/models/{name}/ready", summary="Model readiness")
-async def model_ready(name: str, request: Request) -> Response:
+@router.get("/models/{name}/ready", summary="Model readiness", response_class=Response, responses=NOT_FOUND,
+            openapi_extra=_no_body(_200="Ready", _503="Loading, or failed to load"))  # fmt: skip
+async def model_ready(name: ModelName, request: Request) -> Response:
     served = _served(request, name)  # V2Error -> v2_error_handler
     return Response(status_code=200 if served.status == "ready" else 503)
 
 
-@router.post("/models/{name}/infer", summary="Inference: JSON tensors or the binary tensor extension")
-async def infer(name: str, request: Request) -> Response:
+INFER_BODY = {
+    "parameters": [{"name": HEADER, "in": "header", "required": False, "schema": {"type": "integer", "minimum": 0},
+                    "description": "Binary tensor extension: the length of the JSON header that starts the body"}],
+    "requestBody": {"required": True, "description": f"JSON; or in the binary tensor extension, the JSON header ({HEADER} "
+                    "bytes) then the inputs' bytes",
+                    "content": {"application/json": {"schema": inline_schema(InferRequest)},
+                                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+}  # fmt: skip
+
+
+@router.post("/models/{name}/infer", summary="Inference: JSON tensors or the binary tensor extension",
+             responses=INFER_RESPONSES, openapi_extra=INFER_BODY)  # fmt: skip
+async def infer(name: ModelName, request: Request) -> Response:
     try:
         served = _served(request, name)
         req, binary = await _read_infer_request(request)
@@ -322,6 +390,9 @@ async def infer(name: str, request: Request) -> Response:
         missing = [t.name for t in model.inputs if t.name not in tensors]
         if missing:
             raise V2Error(f"missing input(s) {missing}; GET /v2/models/{name} lists them")
+        for t in model.inputs:  # numeric inputs take any numeric datatype (converted); BYTES only BYTES
+            if (tensors[t.name].dtype == np.object_) != (t.datatype == "BYTES"):
+                raise V2Error(f"input {t.name}: datatype must be {t.datatype}; GET /v2/models/{name} lists the inputs")
         try:
             out = await model.infer(request, served, tensors)
         except ValidationError as e:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from service.routes.content import require_json
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.sentiment import SentimentRequest, SentimentResponse
 
-router = APIRouter(tags=["sentiment"])
+router = APIRouter(tags=["sentiment"], dependencies=[Depends(require_json)])
 
 
 @router.post("/sentiment", response_model=SentimentResponse, responses=ERROR_RESPONSES,

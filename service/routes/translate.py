@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from service.routes.content import require_json
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.translate import TranslateRequest, TranslateResponse
 
-router = APIRouter(tags=["translate"])
+router = APIRouter(tags=["translate"], dependencies=[Depends(require_json)])
 
 
 @router.post(

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from service.errors import InvalidInput, UnsupportedMediaType
+from service.errors import InvalidInput, UnsupportedMediaType, json_loads
 
 Options = TypeVar("Options", bound=BaseModel)
 
@@ -45,7 +45,7 @@ async def read_upload(request: Request, options: type[Options], json_body: type[
             opts = parse(options, {k: v for k, v in form.items() if k != "file"})
             return await upload.read(), opts
     if ctype.startswith("application/json"):
-        body = parse(json_body, await request.json())
+        body = parse(json_body, json_loads(await request.body()))
         try:
             data = base64.b64decode(getattr(body, b64_field), validate=True)
         except (binascii.Error, ValueError) as e:

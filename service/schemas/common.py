@@ -50,7 +50,9 @@ class ModelList(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
+        400: "Body is not readable: invalid UTF-8, or JSON nested too deeply",
         413: "Request body too large",
+        415: "Wrong content type: the message says which one to send",
         422: "Invalid input: the message says which field and why",
         503: "Not ready, shutting down, or queue full (see Retry-After)",
         504: "Waited in the queue past the request deadline",

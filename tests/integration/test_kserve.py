@@ -117,6 +117,20 @@ async def test_binary_extension_in_and_out(v2: httpx.AsyncClient) -> None:
         ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [2, 2], "data": [0, 0, 1, 1]}]}}, 400, "least 3"),
         ({"content": b"{}", "headers": {"Inference-Header-Content-Length": "99"}}, 400, "not a length within the body"),
         ({"content": PAST_THE_END, "headers": {"Inference-Header-Content-Length": str(len(PAST_THE_END))}}, 400, "past the end"),
+        # Found by the OpenAPI fuzzer (tests/fuzz): each of these was a 500.
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 2], "data": [0] * 6, "parameters": 1.0}]}},
+         400, "inputs.0.parameters"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 2], "data": [0] * 6}], "outputs": 5}},
+         400, "outputs"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "BOOL", "shape": [0, 208, 119428225, 371295268], "data": []}]}},
+         400, "too large"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "BYTES", "shape": [1], "data": [None]}]}}, 400, "must be strings"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "BYTES", "shape": [2], "data": [["a"], "b"]}]}},
+         400, "datatype must be FP32"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [3, 2], "data": [0, 0, 1, 0, 3.5e38, 1]}]}},
+         400, "not FP32"),
+        ({"json": {"inputs": [{"name": "POINTS", "datatype": "INT32", "shape": [3, 2], "data": [0, 0, 1, 0, 2**40, 1]}]}},
+         400, "not INT32"),
     ],
 )  # fmt: skip
 async def test_bad_requests_get_a_v2_error(v2: httpx.AsyncClient, kwargs: dict[str, Any], status: int, fragment: str) -> None:
