@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from service import __version__
 from service.engine.registry import HANDLERS, Registry
@@ -15,7 +16,14 @@ from service.errors import install_error_handlers
 from service.handlers.caption import CaptionHandler
 from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
-from service.middleware import ApiKeyMiddleware, BodyLimitMiddleware, MetricsMiddleware
+from service.middleware import (
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    DisconnectMiddleware,
+    InFlightLimitMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+)
 from service.routes import caption, hull, kserve, sentiment, speech, system, translate
 from service.settings import Settings, get_settings
 
@@ -23,6 +31,18 @@ log = logging.getLogger("seq2serve")
 
 DESCRIPTION = """Attention-based sequence models behind one REST API, with dynamic batching and
 Prometheus metrics. Errors share one shape: `{"error": {"code", "message", "details"}}`."""
+
+
+class App(FastAPI):
+    """FastAPI with RequestIdMiddleware around its whole middleware stack. Starlette always puts its own
+    ServerErrorMiddleware (which answers unhandled exceptions with 500) outermost, so a middleware added
+    with add_middleware could not put X-Request-ID on that 500."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(super().build_middleware_stack())
+
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
 
 
 def endpoint_labels() -> dict[str, str]:
@@ -40,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.draining = False  # a restarted app (tests do that) serves again
         await app.state.registry.start()
         yield
         # Uvicorn has already stopped accepting and waited for open requests; finish queued work.
@@ -47,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.registry.stop(settings.drain_timeout_s)
         log.info("seq2serve: batchers drained and stopped")
 
-    app = FastAPI(title="seq2serve", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = App(title="seq2serve", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.registry = Registry(settings, metrics)
@@ -62,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kserve.router)
     app.add_exception_handler(kserve.V2Error, kserve.v2_error_handler)
     endpoint_models = endpoint_labels()
+    app.add_middleware(DisconnectMiddleware)  # innermost: a cancelled request is still counted (as 499)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight, exempt=PROBES)
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
     if settings.cors_origins:  # outside the key check, so browsers' preflight requests get their answer
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -57,6 +57,12 @@ class Metrics:
         self.batch_size = Histogram(
             "seq2serve_batch_size", "Requests per formed batch", ["model"], buckets=BATCH_BUCKETS, registry=r
         )
+        self.dropped = Counter(
+            "seq2serve_dropped_requests",
+            "Queued requests never computed: reason=cancelled (the caller went away), expired (queue deadline, 504)",
+            ["model", "reason"],
+            registry=r,
+        )
         self.queue_depth = Gauge("seq2serve_queue_depth", "Requests waiting in the batch queue", ["model"], registry=r)
         self.in_flight = Gauge("seq2serve_in_flight_requests", "Requests being handled", ["endpoint"], registry=r)
         # Step-level batching (service/engine/scheduler.py)
@@ -90,6 +96,10 @@ class Metrics:
         self.compute.labels(model).observe(compute_s)
         for w in waits:
             self.queue_wait.labels(model).observe(w)
+
+    @_never_raise
+    def observe_dropped(self, model: str, reason: str) -> None:
+        self.dropped.labels(model, reason).inc()
 
     @_never_raise
     def observe_step(self, model: str, rows: int, requests: int, seconds: float) -> None:

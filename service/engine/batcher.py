@@ -78,14 +78,18 @@ class RequestQueue:
     def _queued(self) -> None:
         """Called after each submit: a loop that sleeps while idle wakes up here."""
 
-    @staticmethod
-    def _expired(p: _Pending, now: float) -> bool:
+    def _expired(self, p: _Pending, now: float) -> bool:
         """A request past its queue deadline gets DeadlineExceeded (504) and must not be computed."""
         if now <= p.deadline:
             return False
         waited = p.deadline - p.enqueued
         p.future.set_exception(DeadlineExceeded(f"request waited past its {waited:.1f}s deadline in the queue"))
+        self._dropped("expired")
         return True
+
+    def _dropped(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_dropped(self.name, reason)
 
     @staticmethod
     def _fail(pendings: list[_Pending], exc: Exception) -> None:
@@ -183,6 +187,7 @@ class Batcher(RequestQueue, Generic[I, O]):
         now, live = time.monotonic(), []
         for p in batch:
             if p.future.done():  # cancelled by a caller that went away
+                self._dropped("cancelled")
                 continue
             if self._expired(p, now):
                 continue

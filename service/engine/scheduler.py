@@ -149,7 +149,8 @@ class StepScheduler(RequestQueue):
         now = time.monotonic()
         while room > 0 and not self._queue.empty():
             p = self._queue.get_nowait()
-            if p.future.done():
+            if p.future.done():  # cancelled by a caller that went away
+                self._dropped("cancelled")
                 continue
             if self._expired(p, now):
                 continue
@@ -186,6 +187,7 @@ class StepScheduler(RequestQueue):
         """Callers that went away free their rows before the next step."""
         for key, (p, d) in list(self._active.items()):
             if p.future.done():
+                self._dropped("cancelled")
                 del self._active[key]
                 if self._batch is not None:
                     self._batch.remove(d)

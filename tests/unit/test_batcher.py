@@ -39,6 +39,13 @@ async def started(model: Callable[[list[int]], list[int]], **kw: float) -> Batch
     return b
 
 
+def dropped(b: Batcher[int, int], reason: str) -> float:
+    """seq2serve_dropped_requests_total for this batcher and reason."""
+    assert b.metrics is not None
+    value = b.metrics.registry.get_sample_value("seq2serve_dropped_requests_total", {"model": b.name, "reason": reason})
+    return value or 0.0
+
+
 async def test_concurrent_requests_are_batched_and_answered_in_order() -> None:
     model = FakeModel(delay_s=0.01)
     b = await started(model, max_batch_size=8, max_wait_ms=20)
@@ -92,6 +99,7 @@ async def test_request_past_its_deadline_in_the_queue_gets_504_and_is_not_comput
         await b.submit(1, 0.05)  # waits ~0.2 s behind the first, deadline 0.05 s
     await slow
     assert [1] not in model.batches
+    assert dropped(b, "expired") == 1
     await b.stop()
 
 
@@ -133,6 +141,7 @@ async def test_cancelled_request_is_dropped_before_compute() -> None:
     await busy
     assert await b.submit(1, 5) == 2
     assert [99] not in model.batches
+    assert dropped(b, "cancelled") == 1 and dropped(b, "expired") == 0
     await b.stop()
 
 
