@@ -103,7 +103,8 @@ def _top_k(logp: np.ndarray, k: int) -> np.ndarray:
     if k == 1:
         return logp.argmax(axis=1)[:, None]
     out = np.empty((logp.shape[0], k), dtype=np.int64)
-    kth = -np.partition(-logp, k - 1, axis=1)[:, k - 1]  # each row's k-th largest value
+    width = logp.shape[1]
+    kth = np.partition(logp, width - k, axis=1)[:, width - k]  # each row's k-th largest (no negated copy)
     for i, row in enumerate(logp):
         above = np.flatnonzero(row > kth[i])
         ids = np.concatenate([above, np.flatnonzero(row == kth[i])[: k - len(above)]])
