@@ -38,6 +38,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        http=settings.http,
+        loop=settings.loop,
         log_config=uvicorn_log_config(),
         timeout_graceful_shutdown=int(settings.drain_timeout_s),
     )

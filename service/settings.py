@@ -25,8 +25,11 @@ class ModelSettings(BaseModel):
     enabled: bool = True  # load and serve this model
     runtime: RuntimeName = "onnx"  # graph runtime: ONNX Runtime or TorchScript
     # request: batch whole requests (dynamic batcher); step: batch decoder steps, admitting and retiring
-    # requests between steps (translate, speech and caption models)
+    # requests between steps (the decoders: translate, speech, caption models, hull)
     batching: BatchingName = "request"
+    # thread: predict runs in a thread of the server process; process: in a worker process of its own, so
+    # the search does not take turns with HTTP handling for the GIL (request batching only)
+    worker: Literal["thread", "process"] = "thread"
     max_batch_size: int = Field(32, ge=1, le=1024)  # flush a batch at this many requests (1 = no batching)
     max_wait_ms: float = Field(5.0, ge=0, le=1000)  # ...or when the oldest request has waited this long
     max_queue: int = Field(256, ge=1, le=100_000)  # queued requests beyond this get 503 + Retry-After
@@ -75,6 +78,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"  # bind address for `make serve` / `python -m service`
     port: int = 8000
     log_level: str = "info"
+    # uvicorn's HTTP parser and event loop; auto = httptools and uvloop (installed with the service).
+    http: Literal["auto", "h11", "httptools"] = "auto"
+    loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     artifacts_dir: Path = Path("build/models")  # exported graphs, one folder per model
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = CUDA when the runtime sees a GPU
     ort_intra_op_threads: int = Field(0, ge=0)  # ONNX Runtime threads inside one op (0 = ORT's default)

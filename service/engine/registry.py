@@ -13,6 +13,7 @@ from typing import Any
 from service.engine.batcher import Batcher, BatchSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
 from service.engine.scheduler import StepScheduler
+from service.engine.worker import ProcessPredictor
 from service.errors import ModelNotFound, Unavailable
 from service.handlers.base import Handler
 from service.handlers.caption import GroundedCaptionHandler, PhotoCaptionHandler
@@ -42,6 +43,7 @@ class ServedModel:
     settings: ModelSettings
     status: str = "loading"  # loading | ready | failed: <reason>
     batcher: Batcher[Any, Any] | StepScheduler | None = None  # per settings.batching
+    worker: ProcessPredictor | None = None  # settings.worker == "process": where predict runs
 
     def ready_handler(self) -> Any:
         """The handler, once loaded; before that (or after a failed load) 503 with the reason."""
@@ -78,7 +80,8 @@ class Registry:
             if served.settings.batching == "step":
                 served.batcher = StepScheduler(served.name, served.handler, settings, self.metrics)
             else:
-                served.batcher = Batcher(served.name, served.handler.predict, settings, self.metrics)
+                predict = served.worker or served.handler.predict
+                served.batcher = Batcher(served.name, predict, settings, self.metrics)
             served.batcher.start()
             served.status = "ready"
             log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, served.handler.runtime.device)
@@ -89,13 +92,21 @@ class Registry:
         handler = served.handler
         if served.settings.batching == "step" and not handler.supports_step:
             raise ValueError(f"batching=step: model {served.name!r} has no step-level batching (use request)")
+        if served.settings.batching == "step" and served.settings.worker == "process":
+            raise ValueError(f"model {served.name!r}: worker=process works with batching=request only")
         handler.load(make_runtime(served.settings.runtime, handler.model_dir, handler.graphs, options))
-        outputs = handler.predict([handler.example()])  # warm-up: first run allocates and plans
+        predict = handler.predict
+        if served.settings.worker == "process":
+            served.worker = predict = ProcessPredictor(handler, served.settings.runtime, options)
+        outputs = predict([handler.example()])  # warm-up: first run allocates and plans (in the worker too)
         if len(outputs) != 1:
             raise RuntimeError("warm-up returned the wrong number of outputs")
 
     async def stop(self, drain_timeout_s: float) -> None:
         await asyncio.gather(*(m.batcher.stop(drain_timeout_s) for m in self.models.values() if m.batcher))
+        for m in self.models.values():
+            if m.worker is not None:
+                await asyncio.to_thread(m.worker.close)
 
     @property
     def ready(self) -> bool:

@@ -1,0 +1,67 @@
+"""A model's `predict` in its own process (`SEQ2SERVE_<MODEL>__WORKER=process`).
+
+Why: the searches (beam search in numpy, tree recursion) hold the GIL between runtime calls. In the
+server's process they take turns with the event loop (HTTP, JSON, validation), so two cores do less than
+twice the work. A worker process has its own GIL, and HTTP runs beside the model, as with Triton's C++
+front end and its Python backend processes. The price: items and outputs cross a pipe (pickled; only
+the service's own objects, never a file), the model is loaded twice, and request batching only.
+
+The batcher's thread calls `ProcessPredictor(items)` and waits for the worker without holding the GIL.
+A worker that dies (killed, out of memory) fails its batch with the usual 500 and is replaced for the
+next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from service.engine.runtimes import RuntimeOptions, make_runtime
+
+log = logging.getLogger("seq2serve")
+
+_handler: Any = None  # the worker process's own handler, loaded once by _init
+
+
+def _init(cls: type, model_dir: Path, settings: Any, runtime: str, options: RuntimeOptions) -> None:
+    # Ctrl-C reaches the whole process group: the server drains first, then shuts this worker down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    global _handler
+    handler = cls(model_dir, settings)
+    handler.load(make_runtime(runtime, model_dir, cls.graphs, options))
+    _handler = handler
+
+
+def _predict(items: list[Any]) -> list[Any]:
+    return _handler.predict(items)
+
+
+class ProcessPredictor:
+    """Callable like `handler.predict`, computed in one worker process (spawned, so no forked threads)."""
+
+    def __init__(self, handler: Any, runtime: str, options: RuntimeOptions) -> None:
+        self.name = handler.name
+        self._args = (type(handler), handler.model_dir, handler.settings, runtime, options)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(1, mp_context=ctx, initializer=_init, initargs=self._args)
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        try:
+            return self._pool.submit(_predict, items).result()
+        except BrokenProcessPool:
+            log.error("model %s: its worker process died; starting a new one", self.name)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
