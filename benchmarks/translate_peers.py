@@ -101,6 +101,12 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
     p.add_argument("--litserve-python", default=None, help="python of a venv with litserve and this repo installed")
     p.add_argument("--pytriton-python", default=None, help="python of a Debian-python venv with nvidia-pytriton and this repo")
+    p.add_argument(
+        "--ours",
+        type=lambda s: s.split(","),
+        default=None,
+        help="this service's configurations to run (default: all), e.g. request,process",
+    )
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     pool = request_pool(args.data_dir)
@@ -120,7 +126,13 @@ def main() -> None:
         if args.litserve_python:
             with peer([args.litserve_python, "benchmarks/peers/litserve_app.py"], Path(tmp) / "litserve.log", env) as url:
                 results["LitServe, batching 32 / 5 ms"] = asyncio.run(sweep(f"{url}/translate", pool, args))
-        for name, cfg in CONFIGS.items():
+        # The service as it ran before httptools and uvloop were installed: what they buy, in the same run.
+        # and the search in a worker process of its own, off the HTTP process's GIL.
+        configs = {**CONFIGS, "request, h11 + asyncio": {**CONFIGS["request"], "SEQ2SERVE_HTTP": "h11",
+                                                         "SEQ2SERVE_LOOP": "asyncio"},
+                   "request, worker=process": {**CONFIGS["request"], "SEQ2SERVE_TRANSLATE__WORKER": "process"}}  # fmt: skip
+        chosen = {k: v for k, v in configs.items() if args.ours is None or k.split(", ")[-1].split("=")[-1] in args.ours}
+        for name, cfg in chosen.items():
             server_env = {**cfg, **OFF, "SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "SEQ2SERVE_LOG_LEVEL": "warning",
                           "SEQ2SERVE_TRANSLATE__MAX_QUEUE": "1024", "SEQ2SERVE_REQUEST_TIMEOUT_S": "60"}  # fmt: skip
             with running_server(server_env, Path(tmp) / f"{name}.log") as server:
