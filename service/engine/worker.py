@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -32,10 +35,19 @@ def _init(cls: type, model_dir: Path, settings: Any, runtime: str, options: Runt
     # Ctrl-C reaches the whole process group: the server drains first, then shuts this worker down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
     global _handler
     handler = cls(model_dir, settings)
     handler.load(make_runtime(runtime, model_dir, cls.graphs, options))
     _handler = handler
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A server killed outright (SIGKILL, OOM) cannot shut its worker down: the worker notices and exits
+    instead of lingering with a model in memory."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _predict(items: list[Any]) -> list[Any]:
