@@ -223,6 +223,7 @@ def exposed_series() -> dict[str, set[str]]:
     m = Metrics()
     m.observe_request("hull", "/hull", 200, 0.01)
     m.observe_batch("hull", 1, [0.001], 0.01)
+    m.observe_dropped("hull", "cancelled")
     m.set_queue_depth("hull", 0)
     m.add_in_flight("/hull", 0)
     series: dict[str, set[str]] = {}
