@@ -1,6 +1,6 @@
 """/hull with dynamic batching off (max_batch_size=1) vs on, same model, same load, one run.
 
-    python -m benchmarks.hull_batching [--duration 10] [--closed 1,4,16,32,64] [--open 50,100,200,400]
+    python -m benchmarks.hull_batching [--duration 10] [--closed 1,4,16,32,64] [--open 50,100,200,400] [--step]
 
 Each configuration runs in its own server process (real uvicorn, real HTTP over loopback); the load
 generator (benchmarks/loadgen.py) runs in this process. Requests: greedy decoding of 10..50 uniform
@@ -36,6 +36,7 @@ CONFIGS = {
     "batching off": {"SEQ2SERVE_HULL__MAX_BATCH_SIZE": "1", "SEQ2SERVE_HULL__MAX_WAIT_MS": "0"},
     "batching on": {"SEQ2SERVE_HULL__MAX_BATCH_SIZE": "64", "SEQ2SERVE_HULL__MAX_WAIT_MS": "2"},
 }
+STEP = {"step batching": {"SEQ2SERVE_HULL__BATCHING": "step", "SEQ2SERVE_HULL__MAX_BATCH_SIZE": "64"}}  # with --step
 
 
 def request_pool(size: int = 256, seed: int = 7) -> list[dict[str, Any]]:
@@ -102,7 +103,9 @@ def main() -> None:
     p.add_argument("--artifacts", default="build/models")
     p.add_argument("--json", type=Path)
     p.add_argument("--hey", type=int, default=0, help="also run hey at this concurrency (0: skip)")
+    p.add_argument("--step", action="store_true", help="also run step-level batching (max 64 active requests)")
     args = p.parse_args()
+    configs = {**CONFIGS, **(STEP if args.step else {})}
     if args.hey and shutil.which("hey") is None:
         p.error("--hey needs the hey binary (apt-get install hey)")
     pool = request_pool()
@@ -111,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         body_file = Path(tmp) / "body.json"
         body_file.write_text(json.dumps({"points": np.random.default_rng(3).random((30, 2)).round(5).tolist()}))
-        for name, env in CONFIGS.items():
+        for name, env in configs.items():
             env = {**env, "SEQ2SERVE_ARTIFACTS_DIR": args.artifacts, "SEQ2SERVE_LOG_LEVEL": "warning",
                    "SEQ2SERVE_HULL__MAX_QUEUE": "1024"}  # fmt: skip
             with running_server(env, Path(tmp) / f"{name}.log") as server:
@@ -120,7 +123,7 @@ def main() -> None:
                     hey[name] = hey_rps(f"{server.url}/hull", args.hey, args.duration, body_file)
     print(f"machine: {machine()}\n")
     for name, rows in results.items():
-        knobs = ", ".join(f"{k.split('__')[-1].lower()}={v}" for k, v in CONFIGS[name].items())
+        knobs = ", ".join(f"{k.split('__')[-1].lower()}={v}" for k, v in configs[name].items())
         print(f"### {name} ({knobs})\n")
         print(markdown_table(rows) + "\n")
     print("### throughput ratio, on / off (closed loop)\n\n| concurrency | off req/s | on req/s | ratio |\n|---|---|---|---|")
@@ -128,6 +131,13 @@ def main() -> None:
         if off["mode"] == "closed":
             a, b = off["throughput_rps"], on["throughput_rps"]
             print(f"| {off['concurrency']} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+    if args.step:
+        print("\n### step / request-level batching\n\n| load | on req/s | step req/s | ratio | on p99 ms | step p99 ms | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for on, st in zip(results["batching on"], results["step batching"], strict=True):
+            load = f"{on['concurrency']} clients" if on["mode"] == "closed" else f"{on['rate']:g} req/s"
+            a, b, pa, pb = on["throughput_rps"], st["throughput_rps"], on["p99_ms"], st["p99_ms"]
+            print(f"| {load} | {a:.0f} | {b:.0f} | {b / a:.2f}x | {pa:.0f} | {pb:.0f} | {pb / pa:.2f}x |")
     if hey:
         off, on = hey["batching off"], hey["batching on"]
         print(f"\n### hey, closed loop at concurrency {args.hey}, one 30-point body\n")
