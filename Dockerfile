@@ -88,7 +88,7 @@ WORKDIR /app
 # The server's code, and of models/ only the numpy modules it imports (the torch model, training and
 # evaluation code stay out: importing them here would fail, by design).
 COPY service/ service/
-COPY models/__init__.py models/beam.py models/paths.py models/
+COPY models/__init__.py models/beam.py models/paths.py models/stepping.py models/
 COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/
 COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/
 COPY models/speech/__init__.py models/speech/audio.py models/speech/data.py models/speech/features.py models/speech/search.py models/speech/synth.py models/speech/

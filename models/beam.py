@@ -15,6 +15,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from models.stepping import ActiveDecodings
+
 # Special ids every vocabulary here shares (models/translate/vocab.py, models/speech/data.py).
 BOS_ID, EOS_ID, UNK_ID = 2, 3, 1
 EPS = 1e-9
@@ -188,43 +190,18 @@ def start_decodings(enc: Encoded, queries: list[SearchQuery]) -> list[Decoding]:
     ]
 
 
-class StepBatch:
+class StepBatch(ActiveDecodings[Decoding]):
     """Decodings of any inputs, advanced together: every `step()` runs the decoder once for every live
     hypothesis of every active decoding. Decodings may join between steps (`add`) and leave when they
     finish, which is what step-level (iteration-level) scheduling needs; `beam_search` runs one batch to
-    the end. Each decoding's memory is padded to the widest active one; positions past its own length are
-    masked, so a decoding's results do not depend on what it was batched with."""
+    the end. Memory is padded and masked per models.stepping."""
 
     def __init__(self, graph: StepGraph, vocab_size: int) -> None:
+        super().__init__()
         self.graph, self.vocab_size = graph, vocab_size
-        self.active: list[Decoding] = []
-        self._slab: tuple[tuple[object, ...], list[np.ndarray]] = ((), [])
 
-    def add(self, decodings: list[Decoding]) -> None:
-        self.active += [d for d in decodings if not d.finished]
-
-    def remove(self, decoding: Decoding) -> None:
-        self.active = [d for d in self.active if d is not decoding]
-
-    @property
-    def rows(self) -> int:
-        """Live hypotheses: the decoder's batch size at the next step."""
-        return sum(len(d.live) for d in self.active)
-
-    def _gathered(self) -> list[np.ndarray]:
-        """memory, keys, mask for every live hypothesis; rebuilt only when the set of rows changes."""
-        key = tuple((id(d), len(d.live)) for d in self.active)
-        if self._slab[0] != key:
-            width = max(len(d.memory) for d in self.active)
-            parts: list[list[np.ndarray]] = [[], [], []]
-            for d in self.active:
-                n, k = len(d.memory), len(d.live)
-                pad = ((0, width - n), (0, 0))
-                parts[0].append(np.repeat(np.pad(d.memory, pad)[None], k, axis=0))
-                parts[1].append(np.repeat(np.pad(d.keys, pad)[None], k, axis=0))
-                parts[2].append(np.repeat((np.arange(width) < n)[None], k, axis=0))
-            self._slab = (key, [np.concatenate(p) for p in parts])
-        return self._slab[1]
+    def _positions(self, d: Decoding) -> list[np.ndarray]:
+        return [d.memory, d.keys]
 
     def step(self) -> list[Decoding]:
         """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
@@ -251,8 +228,5 @@ class StepBatch:
 def beam_search(graph: StepGraph, enc: Encoded, queries: list[SearchQuery], vocab_size: int) -> list[list[Hypothesis]]:
     """n-best hypotheses per query, best first."""
     decodings = start_decodings(enc, queries)
-    batch = StepBatch(graph, vocab_size)
-    batch.add(decodings)
-    while batch.active:
-        batch.step()
+    StepBatch(graph, vocab_size).run(decodings)
     return [d.result() for d in decodings]

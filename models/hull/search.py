@@ -18,6 +18,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from models.stepping import ActiveDecodings
+
 Mode = Literal["greedy", "beam", "constrained"]
 END = 0  # memory position of the END token; point i sits at position i + 1
 
@@ -211,40 +213,18 @@ def start_decodings(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullDe
     return out
 
 
-class HullStepBatch:
+class HullStepBatch(ActiveDecodings[HullDecoding]):
     """Hull decodings of any sizes advanced together, one decoder step for every live hypothesis of every
     active decoding per `step()`; decodings join between steps (`add`) and leave when they finish. The
-    same contract as models.beam.StepBatch, so the step scheduler drives both. Keys are padded to the
-    widest active decoding and masked, so a decoding's result does not depend on its batch-mates."""
+    same contract as models.beam.StepBatch (both are models.stepping.ActiveDecodings), so the step
+    scheduler drives both."""
 
     def __init__(self, graphs: HullGraphs) -> None:
+        super().__init__()
         self.graphs = graphs
-        self.active: list[HullDecoding] = []
-        self._slab: tuple[tuple[object, ...], list[np.ndarray]] = ((), [])
 
-    def add(self, decodings: list[HullDecoding]) -> None:
-        self.active += [d for d in decodings if not d.finished]
-
-    def remove(self, decoding: HullDecoding) -> None:
-        self.active = [d for d in self.active if d is not decoding]
-
-    @property
-    def rows(self) -> int:
-        return sum(len(d.live) for d in self.active)
-
-    def _gathered(self) -> list[np.ndarray]:
-        """glimpse_k, glimpse_v, pointer_k and the mask per live hypothesis; rebuilt when rows change."""
-        key = tuple((id(d), len(d.live)) for d in self.active)
-        if self._slab[0] != key:
-            width = max(len(d.memory) for d in self.active)
-            parts: list[list[np.ndarray]] = [[], [], [], []]
-            for d in self.active:
-                n, k = len(d.memory), len(d.live)
-                for part, arr in zip(parts, d.keys, strict=False):
-                    part.append(np.repeat(np.pad(arr, ((0, width - n), (0, 0)))[None], k, axis=0))
-                parts[3].append(np.repeat((np.arange(width) < n)[None], k, axis=0))
-            self._slab = (key, [np.concatenate(p) for p in parts])
-        return self._slab[1]
+    def _positions(self, d: HullDecoding) -> list[np.ndarray]:
+        return d.keys  # glimpse_k, glimpse_v, pointer_k
 
     def step(self) -> list[HullDecoding]:
         """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
@@ -273,10 +253,7 @@ class HullStepBatch:
 def decode(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullResult]:
     """Decode every query; batched across queries and beams at each step."""
     decodings = start_decodings(graphs, queries)
-    batch = HullStepBatch(graphs)
-    batch.add(decodings)
-    while batch.active:
-        batch.step()
+    HullStepBatch(graphs).run(decodings)
     return [d.result() for d in decodings]
 
 

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from models.stepping import ActiveDecodings
 from service.engine.batcher import BatchSettings, RequestQueue, _Pending
 from service.errors import InferenceFailed, ServiceError, Unavailable
 from service.metrics import Metrics
@@ -40,21 +41,6 @@ class Decodable(Protocol):
     def result(self) -> Any: ...
 
 
-class Stepper(Protocol):
-    """Active decodings advanced together, one decoder step per `step()`."""
-
-    active: list[Any]
-
-    @property
-    def rows(self) -> int: ...
-
-    def add(self, decodings: list[Any]) -> None: ...
-
-    def remove(self, decoding: Any) -> None: ...
-
-    def step(self) -> list[Any]: ...
-
-
 @dataclass
 class StepScheduler(RequestQueue):
     name: str
@@ -63,7 +49,7 @@ class StepScheduler(RequestQueue):
     metrics: Metrics | None = None
     _queue: asyncio.Queue[_Pending] = field(init=False)
     _active: dict[int, tuple[_Pending, Decodable]] = field(default_factory=dict, init=False)
-    _batch: Stepper | None = field(default=None, init=False)
+    _batch: ActiveDecodings[Any] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
     _wake: asyncio.Event = field(init=False)
