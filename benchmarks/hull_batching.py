@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.loadgen import closed_loop, markdown_table, open_loop
+from benchmarks import loadgen
+from benchmarks.loadgen import markdown_table
 from benchmarks.server import running_server
 
 CONFIGS = {
@@ -49,18 +50,7 @@ def check(body: dict[str, Any], answer: dict[str, Any]) -> bool:
 
 
 async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
-
-    def make(i: int) -> dict[str, Any]:
-        return pool[i % len(pool)]
-
-    for c in args.closed:
-        r = await closed_loop(url, make, c, args.duration, warmup_s=2, check=check)
-        rows.append(r.to_row())
-    for rate in args.open:
-        r = await open_loop(url, make, rate, args.duration, warmup_s=2, check=check)
-        rows.append(r.to_row())
-    return rows
+    return await loadgen.sweep(url, pool, args.closed, args.open, args.duration, warmup_s=2, check=check)
 
 
 def hey_rps(url: str, concurrency: int, seconds: float, body_file: Path) -> float:

@@ -314,6 +314,26 @@ def _load_bodies(path: Path) -> list[dict]:
     return bodies
 
 
+async def sweep(
+    url: str,
+    pool: Sequence[dict],
+    closed: Sequence[int],
+    rates: Sequence[float],
+    duration_s: float,
+    warmup_s: float,
+    check: Check | None = None,
+) -> list[dict[str, Any]]:
+    """Table rows of a closed loop per concurrency, then an open loop per rate, over a pool of bodies used
+    round-robin: what every benchmark in benchmarks/ runs against each server it compares."""
+
+    def make(i: int) -> dict:
+        return pool[i % len(pool)]
+
+    rows = [(await closed_loop(url, make, c, duration_s, warmup_s=warmup_s, check=check)).to_row() for c in closed]
+    rows += [(await open_loop(url, make, r, duration_s, warmup_s=warmup_s, check=check)).to_row() for r in rates]
+    return rows
+
+
 async def _sweep(args: argparse.Namespace, make_body: MakeBody) -> list[LoadResult]:
     common = {"duration_s": args.duration, "warmup_s": args.warmup, "timeout_s": args.timeout}
     results = [await closed_loop(args.url, make_body, c, **common) for c in args.closed]

@@ -22,8 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks import loadgen
 from benchmarks.hull_batching import machine
-from benchmarks.loadgen import closed_loop, markdown_table, open_loop
+from benchmarks.loadgen import markdown_table
 from benchmarks.server import running_server
 from models.paths import default_data_dir
 from models.translate.data import read_split
@@ -47,15 +48,7 @@ def check(_: dict[str, Any], answer: dict[str, Any]) -> bool:
 
 
 async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    def make(i: int) -> dict[str, Any]:
-        return pool[i % len(pool)]
-
-    rows = []
-    for c in args.closed:
-        rows.append((await closed_loop(url, make, c, args.duration, warmup_s=3, check=check)).to_row())
-    for rate in args.open:
-        rows.append((await open_loop(url, make, rate, args.duration, warmup_s=3, check=check)).to_row())
-    return rows
+    return await loadgen.sweep(url, pool, args.closed, args.open, args.duration, warmup_s=3, check=check)
 
 
 def main() -> None:

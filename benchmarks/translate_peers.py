@@ -34,8 +34,9 @@ from typing import Any
 
 import httpx
 
+from benchmarks import loadgen
 from benchmarks.hull_batching import machine
-from benchmarks.loadgen import closed_loop, markdown_table, open_loop
+from benchmarks.loadgen import markdown_table
 from benchmarks.server import ROOT, free_port, running_server
 from benchmarks.translate_batching import CONFIGS, OFF, request_pool
 from models.paths import default_data_dir
@@ -84,12 +85,7 @@ def peer(cmd: list[str], log: Path, env: dict[str, str], health: str = "/health"
 
 
 async def sweep(url: str, pool: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    def make(i: int) -> dict[str, Any]:
-        return pool[i % len(pool)]
-
-    rows = [(await closed_loop(url, make, c, args.duration, warmup_s=3, check=check)).to_row() for c in args.closed]
-    rows += [(await open_loop(url, make, r, args.duration, warmup_s=3, check=check)).to_row() for r in args.open]
-    return rows
+    return await loadgen.sweep(url, pool, args.closed, args.open, args.duration, warmup_s=3, check=check)
 
 
 def main() -> None:

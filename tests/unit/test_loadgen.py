@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from benchmarks.loadgen import LoadResult, closed_loop, main, open_loop, require_loopback
+from benchmarks.loadgen import LoadResult, closed_loop, main, open_loop, require_loopback, sweep
 
 app = FastAPI()
 
@@ -72,6 +72,13 @@ async def test_open_loop(echo_url: str) -> None:
     result = await open_loop(echo_url, make_body, rate=50, duration_s=1.0, warmup_s=0.2, timeout_s=5.0, check=check)
     assert result.mode == "open" and result.rate == 50
     assert_clean(result)
+
+
+async def test_sweep_runs_closed_then_open_loops_over_a_pool(echo_url: str) -> None:
+    pool = [make_body(i) for i in range(3)]
+    rows = await sweep(echo_url, pool, [2], [40], duration_s=0.5, warmup_s=0.1, check=check)
+    assert [(r["mode"], r["concurrency"], r["rate"]) for r in rows] == [("closed", 2, None), ("open", None, 40)]
+    assert all(r["sent"] > 0 and r["ok"] == r["sent"] and r["errors"] == {} for r in rows)
 
 
 async def test_check_mismatch_is_an_error(echo_url: str) -> None:
