@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from benchmarks.hull_batching import machine
 from benchmarks.loadgen import closed_loop
 from benchmarks.server import running_server
 from benchmarks.translate_batching import OFF, check, request_pool
+from export.common import GraphSpec
 from export.translate import graph_specs
 from models.paths import default_data_dir
 from models.translate.checkpoint import load_checkpoint
@@ -131,11 +133,15 @@ def module_flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> f
     return float(counter.get_total_flops())
 
 
-def flops_per_request(handler: TranslateHandler, work: list[Any]) -> dict[str, float]:
-    """Average encoder and decoder FLOPs per sentence of the pool, as the search ran it (batch of 32)."""
+def exported_modules() -> list[GraphSpec]:
+    """The shipped model's encode and decode_step modules, as export/ traces them."""
     model, _, _ = load_checkpoint(ROOT / "checkpoints" / "translate.safetensors")
-    model.eval()
-    encode, step = graph_specs(model)
+    return graph_specs(model.eval())
+
+
+def flops_per_request(handler: TranslateHandler, work: list[Any], specs: list[GraphSpec]) -> dict[str, float]:
+    """Average encoder and decoder FLOPs per sentence of the pool, as the search ran it (batch of 32)."""
+    encode, step = specs
     enc = linear_cost(lambda s: module_flops(encode.module, encode.make_inputs(1, s)), 10, 20)
     dec = linear_cost(lambda s: module_flops(step.module, step.make_inputs(1, s)), 10, 20)
     log = CallLog()
@@ -150,29 +156,27 @@ def flops_per_request(handler: TranslateHandler, work: list[Any]) -> dict[str, f
             "step_mflop_per_row_at_15": (dec[0] + dec[1] * 15) / 1e6}  # fmt: skip
 
 
-def gemm_gflops(m: int, k: int, n: int, threads: int, seconds: float = 2.0) -> float:
+def calls_per_second(fn: Callable[[], object], seconds: float = 2.0) -> float:
+    fn()  # the first call allocates and plans
+    reps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        fn()
+        reps += 1
+    return reps / (time.perf_counter() - started)
+
+
+def gemm_gflops(m: int, k: int, n: int, threads: int) -> float:
     torch.set_num_threads(threads)
     a, b = torch.randn(m, k), torch.randn(k, n)
-    torch.mm(a, b)
-    reps, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        torch.mm(a, b)
-        reps += 1
-    return 2 * m * k * n * reps / (time.perf_counter() - started) / 1e9
+    return 2 * m * k * n * calls_per_second(lambda: torch.mm(a, b)) / 1e9
 
 
-def step_graph_gflops(handler: TranslateHandler, rows: int, src_len: int, mflop_per_row: float, seconds: float = 2.0) -> float:
+def step_graph_gflops(handler: TranslateHandler, step: GraphSpec, rows: int, src_len: int, mflop_per_row: float) -> float:
     """The rate ONNX Runtime reaches on the decoder step graph alone: 32 requests x beam 5 rows."""
-    model, _, _ = load_checkpoint(ROOT / "checkpoints" / "translate.safetensors")
-    inputs = [t.numpy() for t in graph_specs(model)[1].make_inputs(rows, src_len)]
+    inputs = [t.numpy() for t in step.make_inputs(rows, src_len)]
     inputs[0] = inputs[0] % len(handler.tgt_vocab)
     graphs = handler.graph_runner()
-    graphs.step(*inputs)
-    reps, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        graphs.step(*inputs)
-        reps += 1
-    return rows * mflop_per_row * 1e6 * reps / (time.perf_counter() - started) / 1e9
+    return rows * mflop_per_row * 1e6 * calls_per_second(lambda: graphs.step(*inputs)) / 1e9
 
 
 async def service_throughput(
@@ -202,10 +206,11 @@ def main() -> None:
 
     offline = [offline_throughput(handler, work, b, args.duration) for b in batches]
     served = {w: asyncio.run(service_throughput(pool, batches, args.duration, w)) for w in ("thread", "process")}
-    flops = flops_per_request(handler, work)
+    specs = exported_modules()
+    flops = flops_per_request(handler, work, specs)
     threads = torch.get_num_threads()
     gemm = {f"torch_gemm_{n}_gflops": gemm_gflops(n, n, n, threads) for n in (512, 1024, 2048)}
-    gemm["ort_step_graph_160_rows_gflops"] = step_graph_gflops(handler, 160, 15, flops["step_mflop_per_row_at_15"])
+    gemm["ort_step_graph_160_rows_gflops"] = step_graph_gflops(handler, specs[1], 160, 15, flops["step_mflop_per_row_at_15"])
     peak = max(gemm.values())  # the best float32 matmul rate seen on this machine, by either library
     rows = []
     bound = peak / flops["total_gflop"]
