@@ -42,9 +42,6 @@ class App(FastAPI):
         return RequestIdMiddleware(super().build_middleware_stack())
 
 
-PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
-
-
 def endpoint_labels() -> dict[str, str]:
     """Endpoint -> the `model` label of its request metrics; an endpoint serving several models (/caption)
     is labelled by its own name, since the model is only known once the body is read."""
@@ -86,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DisconnectMiddleware)  # innermost: a cancelled request is still counted (as 499)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight, exempt=PROBES)
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
     if settings.cors_origins:  # outside the key check, so browsers' preflight requests get their answer
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

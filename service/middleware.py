@@ -127,17 +127,20 @@ class BodyLimitMiddleware:
                 await _send_error(send, 413, "payload_too_large", message)
 
 
+# Health checks and /metrics: open without the API key and never shed, so probes and Prometheus keep
+# answering whatever the load.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
+
+
 class ApiKeyMiddleware:
     """401 unless the request carries the API key (`Authorization: Bearer <key>` or `X-API-Key`).
     Health checks and /metrics stay open, so probes and Prometheus need no secret."""
-
-    OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app, self.key = app, api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
         auth = headers.get(b"authorization", b"")
@@ -155,12 +158,12 @@ class InFlightLimitMiddleware:
     an overloaded server still answers its health checks.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str]) -> None:
-        self.app, self.limit, self.exempt = app, limit, exempt
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
         self.active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exempt:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             return await self.app(scope, receive, send)
         if self.active >= self.limit:
             message = f"this server is handling its limit of {self.limit} requests; retry shortly"
