@@ -34,9 +34,11 @@ COPY deploy/requirements.py deploy/constraints-export.txt deploy/
 RUN pip install --no-cache-dir --no-deps --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
     && python deploy/requirements.py --extra train > /tmp/requirements.txt \
     && pip install --no-cache-dir -c deploy/constraints-export.txt -r /tmp/requirements.txt
-# Only what the export reads: model code and cards, the exporters, and the shipped checkpoints
-# (.dockerignore drops checkpoints/*_*.safetensors, which are training-run artefacts).
+# Only what the export reads: model code and cards, the exporters, the task registry (service/tasks.py
+# names each model's checkpoints and exporter) and the shipped checkpoints (.dockerignore drops
+# checkpoints/*_*.safetensors, which are training-run artefacts).
 COPY models/ models/
+COPY service/ service/
 COPY export/ export/
 COPY checkpoints/ checkpoints/
 # The runtime has no torch, so the TorchScript copies (*.ts) are of no use there.
@@ -85,15 +87,16 @@ RUN python /tmp/seq2serve/deploy/requirements.py --flavor "${FLAVOR}" > /tmp/seq
     && pip install --no-cache-dir -c /tmp/seq2serve/deploy/constraints-runtime.txt -r /tmp/seq2serve/requirements.txt \
     && rm -rf /tmp/seq2serve
 WORKDIR /app
-# The server's code, and of models/ only the numpy modules it imports (the torch model, training and
-# evaluation code stay out: importing them here would fail, by design).
+# The server's code, and of each task's package under models/ only what serving imports (handler, route,
+# schemas, settings, registry entry, numpy search and features); its `training` package and exporter
+# (torch) stay out: importing them here would fail, by design. NTM has no serving side yet.
 COPY service/ service/
-COPY models/__init__.py models/beam.py models/paths.py models/stepping.py models/
-COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/
-COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/
-COPY models/speech/__init__.py models/speech/audio.py models/speech/data.py models/speech/features.py models/speech/search.py models/speech/synth.py models/speech/
-COPY models/caption/__init__.py models/caption/data.py models/caption/images.py models/caption/search.py models/caption/
-COPY models/sentiment/__init__.py models/sentiment/data.py models/sentiment/infer.py models/sentiment/render.py models/sentiment/structure.py models/sentiment/trees.py models/sentiment/
+COPY models/__init__.py models/beam.py models/stepping.py models/tokens.py models/
+COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/handler.py models/hull/route.py models/hull/schemas.py models/hull/settings.py models/hull/task.py models/hull/
+COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/handler.py models/translate/route.py models/translate/schemas.py models/translate/settings.py models/translate/task.py models/translate/
+COPY models/speech/__init__.py models/speech/audio.py models/speech/chars.py models/speech/features.py models/speech/search.py models/speech/handler.py models/speech/route.py models/speech/schemas.py models/speech/settings.py models/speech/task.py models/speech/
+COPY models/caption/__init__.py models/caption/images.py models/caption/search.py models/caption/handler.py models/caption/route.py models/caption/schemas.py models/caption/settings.py models/caption/task.py models/caption/
+COPY models/sentiment/__init__.py models/sentiment/infer.py models/sentiment/render.py models/sentiment/structure.py models/sentiment/trees.py models/sentiment/vocab.py models/sentiment/handler.py models/sentiment/route.py models/sentiment/schemas.py models/sentiment/settings.py models/sentiment/task.py models/sentiment/
 COPY deploy/healthcheck.py deploy/
 COPY --from=export /build/models/ artifacts/
 # Bytecode compiled once here, so a read-only root filesystem costs nothing at start-up.

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.hull_batching import request_pool
+from models.hull.handler import HullHandler
+from models.hull.schemas import HullRequest
+from models.hull.settings import HullSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
-from service.handlers.hull import HullHandler
-from service.schemas.hull import HullRequest
-from service.settings import HullSettings
 
 
 class TimedRuntime:
@@ -45,10 +45,10 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--batch-sizes", default="1,4,16,32,64")
     args = p.parse_args()
-    handler = HullHandler(args.artifacts, HullSettings())
+    handler = HullHandler("hull", args.artifacts, HullSettings())
     runtime = TimedRuntime(make_runtime(args.runtime, args.artifacts, handler.graphs, RuntimeOptions(device="cpu")))
     handler.load(runtime)  # type: ignore[arg-type]
-    items = [handler.validate(HullRequest(**body)) for body in request_pool()]
+    items = [item for body in request_pool() for item in handler.decode(HullRequest(**body))]
     handler.predict(items[:8])  # warm-up
     print("| batch | requests/s | ms/request | encode % | decode_step % | search (Python) % |\n|---|---|---|---|---|---|")
     for bs in map(int, args.batch_sizes.split(",")):

@@ -26,8 +26,8 @@ from benchmarks import loadgen
 from benchmarks.hull_batching import machine
 from benchmarks.loadgen import markdown_table
 from benchmarks.server import running_server
-from models.paths import default_data_dir
-from models.translate.data import read_split
+from models.training.paths import default_data_dir
+from models.translate.training.data import read_split
 
 CONFIGS = {
     "request": {"SEQ2SERVE_TRANSLATE__BATCHING": "request", "SEQ2SERVE_TRANSLATE__MAX_BATCH_SIZE": "32"},

@@ -38,14 +38,14 @@ from benchmarks.loadgen import closed_loop
 from benchmarks.server import running_server
 from benchmarks.translate_batching import OFF, check, request_pool
 from export.common import GraphSpec
-from export.translate import graph_specs
-from models.paths import default_data_dir
-from models.translate.checkpoint import load_checkpoint
+from models.training.paths import default_data_dir
+from models.translate.export import graph_specs
+from models.translate.handler import TranslateHandler
+from models.translate.schemas import TranslateRequest
 from models.translate.search import decode
-from service.engine.runtimes import RuntimeOptions, make_runtime
-from service.handlers.translate import TranslateHandler
-from service.schemas.translate import TranslateRequest
-from service.settings import Settings
+from models.translate.training.checkpoint import load_checkpoint
+from service.engine.registry import loaded_handler, runtime_options
+from service.settings import ServerSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,17 +93,16 @@ class TimedGraphs:
         return self._timed("step", *arrays)
 
 
-def load_handler(settings: Settings) -> TranslateHandler:
-    handler = TranslateHandler(settings.artifacts_dir / "translate", settings.translate)
-    options = RuntimeOptions(settings.device, settings.ort_intra_op_threads, settings.ort_inter_op_threads,
-                             settings.ort_allow_spinning, settings.torch_threads)  # fmt: skip
-    handler.load(make_runtime("onnx", handler.model_dir, handler.graphs, options))
+def load_handler(settings: ServerSettings) -> TranslateHandler:
+    handler = loaded_handler("translate", settings.artifacts_dir / "translate", settings.model("translate"),
+                             options=runtime_options(settings))  # fmt: skip
+    assert isinstance(handler, TranslateHandler)
     handler.predict([handler.example()])
     return handler
 
 
 def items(handler: TranslateHandler, pool: list[dict[str, Any]]) -> list[Any]:
-    return [handler.validate(TranslateRequest(**body))[0] for body in pool]
+    return [handler.decode(TranslateRequest(**body))[0] for body in pool]
 
 
 def offline_throughput(handler: TranslateHandler, work: list[Any], batch: int, duration_s: float) -> dict[str, Any]:

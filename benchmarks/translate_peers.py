@@ -39,7 +39,7 @@ from benchmarks.hull_batching import machine
 from benchmarks.loadgen import markdown_table
 from benchmarks.server import ROOT, free_port, running_server
 from benchmarks.translate_batching import CONFIGS, OFF, request_pool
-from models.paths import default_data_dir
+from models.training.paths import default_data_dir
 
 
 def check(_: dict[str, Any], answer: dict[str, Any]) -> bool:

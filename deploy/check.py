@@ -210,7 +210,8 @@ def check_imports(_: argparse.Namespace) -> None:
         origin = getattr(module, "__file__", None) or ""
         if name.split(".")[0] in {"service", "models"} and not Path(origin).resolve().is_relative_to(here):
             problems.append(f"{name} was imported from {origin}, outside the staged image files")
-    problems += [f"importing the app imported {m}" for m in ("torch", "export") if m in sys.modules]
+    problems += [f"importing the app imported {m}" for m in ("torch", "export", "evaluation") if m in sys.modules]
+    problems += [f"importing the app imported {m}, a training module" for m in sys.modules if "training" in m.split(".")]
     fail(problems)
     served = sorted(m for m in sys.modules if m.split(".")[0] == "models")
     print(f"ok imports: service.app imports {len(served)} models.* modules, all staged; torch neither importable nor imported")

@@ -7,7 +7,7 @@ URL="${SEQ2SERVE_URL:-http://127.0.0.1:8000}"
 PY="${PYTHON:-.venv/bin/python}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-"$PY" -m models.caption.scenes "$OUT/scene.png" --seed 7 --index 1  # prints the true caption and boxes
+"$PY" -m models.caption.training.scenes "$OUT/scene.png" --seed 7 --index 1  # prints the true caption and boxes
 
 echo "# grounded model: a scene of shapes and digits, with where it looked for each word (peak = x, y)"
 curl -sS -X POST "$URL/caption" -F "file=@$OUT/scene.png" -F model=grounded -F return_attention=false \
@@ -25,7 +25,7 @@ PYEOF
 
 PHOTO="${1:-}"
 if [ -z "$PHOTO" ]; then  # the first dev image of the Flickr8k subset, when the shared data is here
-    PHOTO="$("$PY" -c 'from models.caption.data import PhotoData; from models.paths import default_data_dir as d
+    PHOTO="$("$PY" -c 'from models.caption.training.data import PhotoData; from models.training.paths import default_data_dir as d
 data = PhotoData.flickr8k_mini(d()); print(data.images / data.split("dev")[0][0])' 2>/dev/null || true)"
 fi
 if [ -n "$PHOTO" ] && [ -f "$PHOTO" ]; then

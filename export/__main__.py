@@ -1,47 +1,52 @@
-"""python -m export [--force] [--out build/models] [model ...]: export shipped checkpoints.
+"""python -m export [--force] [--out build/models] [model ...]: export every served model's checkpoints.
 
-Without --force a model whose meta.json is newer than its checkpoint and model card is skipped, so
-`make serve` can call this every time at no cost. A model with no checkpoint yet is skipped with a note.
+The models, their checkpoints and exporters come from the task registry (service/tasks.py). Without
+--force a model whose meta.json is newer than its checkpoints and model card is skipped, so `make serve`
+can call this every time at no cost. A model whose checkpoints are missing is skipped with a note.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from export import caption, hull, sentiment, speech, translate
+from service.tasks import MODELS, TASK_OF
+from service.taskspec import ROOT, ModelSpec
 
-# name -> (export function, its checkpoint, the other files whose change makes the export stale)
-EXPORTERS: dict[str, tuple[Callable[[Path], Any], Path, list[Path]]] = {
-    "hull": (hull.export, hull.CHECKPOINT, [hull.CARD]),
-    "translate": (translate.export, translate.CHECKPOINT, [translate.CARD]),
-    "speech": (speech.export, speech.CHECKPOINT, [speech.CARD]),
-    "caption_photo": (caption.export_photo, caption.CHECKPOINTS["photo"], [caption.CARD]),
-    "caption_grounded": (caption.export_grounded, caption.CHECKPOINTS["grounded"], [caption.CARD]),
-    "sentiment": (sentiment.export, sentiment.CHECKPOINT, [sentiment.PARSER, sentiment.CARD]),
-}
+
+def exporter(spec: ModelSpec) -> Callable[..., dict[str, Any]]:
+    """The model's export function, `function(out_dir, *checkpoints)` (imported here: it needs torch)."""
+    module, function = spec.export.split(":")
+    fn: Callable[..., dict[str, Any]] = getattr(importlib.import_module(module), function)
+    return fn
+
+
+def up_to_date(spec: ModelSpec, meta: Path) -> bool:
+    sources = [*spec.checkpoint_paths, ROOT / TASK_OF[spec.name].card]
+    return meta.exists() and meta.stat().st_mtime >= max(p.stat().st_mtime for p in sources if p.exists())
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("models", nargs="*", default=list(EXPORTERS), help=f"which ({', '.join(EXPORTERS)})")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="*", default=list(MODELS), help=f"which ({', '.join(MODELS)})")
     p.add_argument("--out", type=Path, default=Path("build/models"))
     p.add_argument("--force", action="store_true")
     args = p.parse_args()
     for name in args.models:
-        fn, checkpoint, others = EXPORTERS[name]
-        if not checkpoint.exists():
-            print(f"{name}: no checkpoint at {checkpoint} yet; skipped (the model stays disabled)")
+        spec = MODELS[name]
+        missing = [c for c in spec.checkpoint_paths if not c.exists()]
+        if missing:
+            print(f"{name}: no checkpoint at {', '.join(map(str, missing))}; skipped (the model cannot be served)")
             continue
         meta = args.out / name / "meta.json"
-        newest = max(p.stat().st_mtime for p in [checkpoint, *others] if p.exists())
-        if not args.force and meta.exists() and meta.stat().st_mtime >= newest:
+        if not args.force and up_to_date(spec, meta):
             print(f"{name}: up to date ({meta})")
             continue
-        print(f"{name}: exporting {checkpoint} -> {args.out / name}")
-        fn(args.out / name)
+        print(f"{name}: exporting {', '.join(str(c.relative_to(ROOT)) for c in spec.checkpoint_paths)} -> {args.out / name}")
+        exporter(spec)(args.out / name, *spec.checkpoint_paths)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from models.checkpoints import read_metadata
+from models.training.checkpoints import read_metadata
 
 ATOL = 1e-4  # float32 graphs: a different op order in ORT moves results by ~1e-6; 1e-4 flags real bugs
 

@@ -16,9 +16,8 @@ from typing import Literal, Protocol
 import numpy as np
 
 from models.stepping import ActiveDecodings
+from models.tokens import BOS_ID, EOS_ID, UNK_ID
 
-# Special ids every vocabulary here shares (models/translate/vocab.py, models/speech/data.py).
-BOS_ID, EOS_ID, UNK_ID = 2, 3, 1
 EPS = 1e-9
 
 

@@ -11,10 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from service import __version__
-from service.engine.registry import HANDLERS, Registry
+from service.engine.registry import Registry
 from service.errors import install_error_handlers
-from service.handlers.caption import CaptionHandler
-from service.handlers.speech import SpeechHandler
 from service.metrics import Metrics
 from service.middleware import (
     ApiKeyMiddleware,
@@ -24,8 +22,10 @@ from service.middleware import (
     MetricsMiddleware,
     RequestIdMiddleware,
 )
-from service.routes import caption, hull, kserve, sentiment, speech, system, translate
-from service.settings import Settings, get_settings
+from service.routes import kserve, system
+from service.settings import ServerSettings, get_settings
+from service.tasks import TASKS
+from service.v2 import V2Error
 
 log = logging.getLogger("seq2serve")
 
@@ -42,16 +42,20 @@ class App(FastAPI):
         return RequestIdMiddleware(super().build_middleware_stack())
 
 
-def endpoint_labels() -> dict[str, str]:
-    """Endpoint -> the `model` label of its request metrics; an endpoint serving several models (/caption)
-    is labelled by its own name, since the model is only known once the body is read."""
-    models: dict[str, list[str]] = {}
-    for name, cls in HANDLERS.items():
-        models.setdefault(cls.endpoint, []).append(name)
-    return {ep: names[0] if len(names) == 1 else ep.strip("/") for ep, names in models.items()}
+def body_limits(settings: ServerSettings) -> dict[str, int]:
+    """Path -> request body limit, for the models that take more than JSON does (audio, images): the same
+    limit on the task's endpoint and on each of its models' /v2 infer routes."""
+    limits: dict[str, int] = {}
+    for task in TASKS:
+        for model in task.models:
+            limit = settings.model(model.name).max_body_bytes
+            if limit is not None:
+                limits[task.path] = max(limits.get(task.path, 0), limit)
+                limits[f"/v2/models/{model.name}/infer"] = limit
+    return limits
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
 
@@ -72,26 +76,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.draining = False
     install_error_handlers(app)
     app.include_router(system.router)
-    app.include_router(hull.router)
-    app.include_router(translate.router)
-    app.include_router(speech.router)
-    app.include_router(caption.router)
-    app.include_router(sentiment.router)
+    for task in TASKS:
+        app.include_router(task.router)
     app.include_router(kserve.router)
-    app.add_exception_handler(kserve.V2Error, kserve.v2_error_handler)
-    endpoint_models = endpoint_labels()
+    app.add_exception_handler(V2Error, kserve.v2_error_handler)
     app.add_middleware(DisconnectMiddleware)  # innermost: a cancelled request is still counted (as 499)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
-    app.add_middleware(MetricsMiddleware, metrics=metrics, endpoint_models=endpoint_models)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:  # outside the key check, so browsers' preflight requests get their answer
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])  # fmt: skip
-    # Audio and images need more room than JSON does.
-    per_path = {
-        SpeechHandler.endpoint: settings.speech.max_body_bytes,
-        CaptionHandler.endpoint: max(settings.caption_photo.max_body_bytes, settings.caption_grounded.max_body_bytes),
-    }
+    per_path = body_limits(settings)  # audio and images need more room than JSON does
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=per_path)  # outermost: runs first
     return app

@@ -13,6 +13,7 @@ import contextvars
 import hmac
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PayloadTooLarge, error_body
 from service.metrics import Metrics
+from service.tasks import MODELS, TASKS
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_REQUEST_ID_CHARS = 128
@@ -175,21 +177,38 @@ class InFlightLimitMiddleware:
             self.active -= 1
 
 
+# Task endpoints -> the `model` label of their request metrics (service/taskspec.py TaskSpec.metrics_label).
+TASK_LABELS = {task.path: task.metrics_label for task in TASKS}
+SYSTEM_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v2", "/v2/health/live", "/v2/health/ready"})
+# /v2/models/{model}[/ready|/config|/infer]: labelled by the route template, with the model as `model`.
+V2_MODEL_ROUTE = re.compile(r"/v2/models/([^/]+)(/ready|/config|/infer)?")
+
+
+def route_labels(path: str) -> tuple[str, str]:
+    """(endpoint, model) labels of a request path. A bounded set: any other path (typos, scanners) is
+    counted as "other", and a v2 model name that is not served here as model "-"."""
+    if path in TASK_LABELS:
+        return path, TASK_LABELS[path]
+    if path in SYSTEM_PATHS:
+        return path, "-"
+    v2 = V2_MODEL_ROUTE.fullmatch(path)
+    if v2:
+        model = v2.group(1)
+        return "/v2/models/{model}" + (v2.group(2) or ""), model if model in MODELS else "-"
+    return "other", "-"
+
+
 class MetricsMiddleware:
-    """Counts requests by model, endpoint and status, and their latency; tracks in-flight requests."""
+    """Counts requests by model, endpoint (route template) and status, and their latency; tracks in-flight
+    requests."""
 
-    SYSTEM_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models"})
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, endpoint_models: dict[str, str]) -> None:
-        self.app, self.metrics, self.endpoint_models = app, metrics, endpoint_models
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        path: str = scope["path"]
-        model = self.endpoint_models.get(path)
-        # A bounded label set: any other path (typos, scanners) is counted as "other".
-        endpoint = path if model or path in self.SYSTEM_PATHS else "other"
+        endpoint, model = route_labels(scope["path"])
         status: dict[str, Any] = {"code": 500, "started": False}  # 500: an exception propagates before a response
         start = time.monotonic()
 
@@ -205,7 +224,7 @@ class MetricsMiddleware:
                 status["code"] = 499
         finally:
             self.metrics.add_in_flight(endpoint, -1)
-            self.metrics.observe_request(model or "-", endpoint, status["code"], time.monotonic() - start)
+            self.metrics.observe_request(model, endpoint, status["code"], time.monotonic() - start)
 
 
 class DisconnectMiddleware:

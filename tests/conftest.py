@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from export import caption, hull, sentiment, speech, translate
+from models.caption import export as caption
+from models.hull import export as hull
+from models.sentiment import export as sentiment
+from models.speech import export as speech
+from models.translate import export as translate
 from tests.helpers import (
     tiny_caption_checkpoint,
     tiny_hull_checkpoint,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.hull.checkpoint import load_checkpoint, save_checkpoint
-from models.hull.model import PointerNet, PointerNetConfig
+from models.hull.training.checkpoint import load_checkpoint, save_checkpoint
+from models.hull.training.model import PointerNet, PointerNetConfig
 
 
 async def until(condition: Callable[[], object], timeout_s: float = 10) -> None:
@@ -62,8 +62,8 @@ TRANSLATE_EN = ["a man rides a bike .", "a woman reads a book .", "two dogs play
 
 def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
     """An untrained, seeded translation model with vocabularies from a five-sentence corpus."""
-    from models.translate.checkpoint import save_checkpoint as save_translate
-    from models.translate.model import Seq2Seq, Seq2SeqConfig
+    from models.translate.training.checkpoint import save_checkpoint as save_translate
+    from models.translate.training.model import Seq2Seq, Seq2SeqConfig
     from models.translate.vocab import Vocab
 
     src = Vocab.build([s.split() for s in TRANSLATE_DE], min_freq=1)
@@ -76,8 +76,8 @@ def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
 
 def tiny_speech_checkpoint(path: Path, seed: int = 0) -> Path:
     """An untrained, seeded listen-attend-spell model (tests cap its output length in settings)."""
-    from models.speech.checkpoint import save_checkpoint as save_speech
-    from models.speech.model import LAS, LASConfig
+    from models.speech.training.checkpoint import save_checkpoint as save_speech
+    from models.speech.training.model import LAS, LASConfig
 
     torch.manual_seed(seed)
     save_speech(LAS(LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0)), path, {"epoch": 0})
@@ -90,9 +90,9 @@ CAPTION_WORDS = ["a", "dog", "runs", "on", "grass", "man", "red", "shirt"]
 def tiny_caption_checkpoint(path: Path, kind: str, seed: int = 0) -> Path:
     """An untrained, seeded captioner. Both kinds use the small CNN here (the EfficientNet-Lite0 encoder's
     export is checked in tests/unit/test_caption.py); "photo" takes 64 px images, a 2x smaller grid."""
-    from models.caption.checkpoint import save_checkpoint as save_caption
-    from models.caption.model import CaptionConfig, Captioner
-    from models.caption.train import grounded_vocab
+    from models.caption.training.checkpoint import save_checkpoint as save_caption
+    from models.caption.training.model import CaptionConfig, Captioner
+    from models.caption.training.train import grounded_vocab
 
     vocab = grounded_vocab() if kind == "grounded" else ["<pad>", "<unk>", "<s>", "</s>", *CAPTION_WORDS]
     torch.manual_seed(seed)
@@ -109,10 +109,10 @@ def tiny_sentiment_checkpoints(root: Path, seed: int = 0) -> tuple[Path, Path]:
     """An untrained, seeded Tree-LSTM and parser over a few words: (tree model, parser)."""
     import json
 
-    from models.checkpoints import save_weights
-    from models.sentiment.data import Vocab
-    from models.sentiment.model import TreeLSTM, TreeLSTMConfig
-    from models.sentiment.parser import ParserConfig, SpanScorer
+    from models.sentiment.training.model import TreeLSTM, TreeLSTMConfig
+    from models.sentiment.training.parser import ParserConfig, SpanScorer
+    from models.sentiment.vocab import Vocab
+    from models.training.checkpoints import save_weights
 
     vocab = Vocab(SENTIMENT_WORDS)
     torch.manual_seed(seed)

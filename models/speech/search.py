@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from models.beam import Encoded, Hypothesis, SearchQuery, StepGraph, beam_search
-from models.speech.data import CHARS
+from models.speech.chars import CHARS
 from models.speech.features import padded_frames
 
 

@@ -27,13 +27,11 @@ log = logging.getLogger("seq2serve")
 I = TypeVar("I")  # noqa: E741 - item type
 O = TypeVar("O")  # noqa: E741 - output type
 
-PredictFn = Callable[[list[Any]], Sequence[Any]]
-
 
 @dataclass
-class _Pending:
-    item: Any
-    future: asyncio.Future[Any]
+class _Pending(Generic[I, O]):
+    item: I
+    future: asyncio.Future[O]
     enqueued: float  # time.monotonic()
     deadline: float
 
@@ -45,7 +43,7 @@ class BatchSettings:
     max_queue: int = 256
 
 
-class RequestQueue:
+class RequestQueue(Generic[I, O]):
     """What the request-level batcher and the step scheduler (scheduler.py) share: a bounded queue of
     pending requests, each with a deadline and a future, and how requests are refused, expired or failed.
     Subclasses set name, settings, metrics, _queue and _closing."""
@@ -53,19 +51,19 @@ class RequestQueue:
     name: str
     settings: BatchSettings
     metrics: Metrics | None
-    _queue: asyncio.Queue[_Pending]
+    _queue: asyncio.Queue[_Pending[I, O]]
     _closing: bool
 
     @property
     def depth(self) -> int:
         return self._queue.qsize()
 
-    async def submit(self, item: Any, timeout_s: float) -> Any:
+    async def submit(self, item: I, timeout_s: float) -> O:
         """Queue one item and wait for its output."""
         if self._closing:
             raise Unavailable(f"model {self.name!r} is shutting down", retry_after_s=5)
         now = time.monotonic()
-        pending = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
+        pending: _Pending[I, O] = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
@@ -78,7 +76,7 @@ class RequestQueue:
     def _queued(self) -> None:
         """Called after each submit: a loop that sleeps while idle wakes up here."""
 
-    def _expired(self, p: _Pending, now: float) -> bool:
+    def _expired(self, p: _Pending[I, O], now: float) -> bool:
         """A request past its queue deadline gets DeadlineExceeded (504) and must not be computed."""
         if now <= p.deadline:
             return False
@@ -92,7 +90,7 @@ class RequestQueue:
             self.metrics.observe_dropped(self.name, reason)
 
     @staticmethod
-    def _fail(pendings: list[_Pending], exc: Exception) -> None:
+    def _fail(pendings: list[_Pending[Any, Any]], exc: Exception) -> None:
         for p in pendings:
             if not p.future.done():
                 p.future.set_exception(exc)
@@ -103,12 +101,12 @@ class RequestQueue:
 
 
 @dataclass
-class Batcher(RequestQueue, Generic[I, O]):
+class Batcher(RequestQueue[I, O]):
     name: str
-    predict: PredictFn  # blocking; runs in this batcher's own worker thread
+    predict: Callable[[list[I]], Sequence[O]]  # blocking; runs in this batcher's own worker thread
     settings: BatchSettings
     metrics: Metrics | None = None
-    _queue: asyncio.Queue[_Pending] = field(init=False)
+    _queue: asyncio.Queue[_Pending[I, O]] = field(init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
     _busy: bool = field(default=False, init=False)  # a batch is forming or computing
@@ -157,7 +155,7 @@ class Batcher(RequestQueue, Generic[I, O]):
             finally:
                 self._busy = False
 
-    async def _collect(self) -> list[_Pending]:
+    async def _collect(self) -> list[_Pending[I, O]]:
         first = await self._queue.get()
         self._busy = True
         batch = [first]
@@ -169,7 +167,7 @@ class Batcher(RequestQueue, Generic[I, O]):
         self._report_depth()
         return batch
 
-    async def _fill(self, batch: list[_Pending]) -> None:
+    async def _fill(self, batch: list[_Pending[I, O]]) -> None:
         flush_at = time.monotonic() + self.settings.max_wait_ms / 1000
         while len(batch) < self.settings.max_batch_size:
             remaining = flush_at - time.monotonic()
@@ -183,7 +181,7 @@ class Batcher(RequestQueue, Generic[I, O]):
             except TimeoutError:
                 return
 
-    def _admit(self, batch: list[_Pending]) -> list[_Pending]:
+    def _admit(self, batch: list[_Pending[I, O]]) -> list[_Pending[I, O]]:
         now, live = time.monotonic(), []
         for p in batch:
             if p.future.done():  # cancelled by a caller that went away
@@ -194,7 +192,7 @@ class Batcher(RequestQueue, Generic[I, O]):
             live.append(p)
         return live
 
-    async def _run(self, live: list[_Pending]) -> None:
+    async def _run(self, live: list[_Pending[I, O]]) -> None:
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         try:

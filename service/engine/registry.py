@@ -1,6 +1,7 @@
 """The registry: builds, loads, warms up and batches every enabled model; reports their status.
 
-A model that fails to load is marked failed with its reason and the others keep serving.
+The models are those of the task registry (service/tasks.py). A model that fails to load is marked
+failed with its reason and the others keep serving.
 """
 
 from __future__ import annotations
@@ -8,64 +9,75 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from service.engine.batcher import Batcher, BatchSettings
+from service.engine.handler import Handler, ModelSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
-from service.engine.scheduler import StepScheduler
+from service.engine.scheduler import Steppable, StepScheduler
 from service.engine.worker import ProcessPredictor
 from service.errors import ModelNotFound, Unavailable
-from service.handlers.base import Handler
-from service.handlers.caption import GroundedCaptionHandler, PhotoCaptionHandler
-from service.handlers.hull import HullHandler
-from service.handlers.sentiment import SentimentHandler
-from service.handlers.speech import SpeechHandler
-from service.handlers.translate import TranslateHandler
 from service.metrics import Metrics
-from service.settings import ModelSettings, Settings
+from service.tasks import MODELS, TASK_OF
+
+if TYPE_CHECKING:
+    from service.settings import ServerSettings
 
 log = logging.getLogger("seq2serve")
 
-HANDLERS: dict[str, type[Handler[Any, Any]]] = {
-    "hull": HullHandler,
-    "translate": TranslateHandler,
-    "speech": SpeechHandler,
-    "caption_photo": PhotoCaptionHandler,
-    "caption_grounded": GroundedCaptionHandler,
-    "sentiment": SentimentHandler,
-}
+Req = TypeVar("Req")
+Item = TypeVar("Item")
+Out = TypeVar("Out")
+Resp = TypeVar("Resp")
 
 
 @dataclass
-class ServedModel:
+class ServedModel(Generic[Req, Item, Out, Resp]):
     name: str
-    handler: Any  # a Handler subclass; Any so routes can call its task-specific methods
+    handler: Handler[Req, Item, Out, Resp]
     settings: ModelSettings
+    endpoint: str  # its task's REST endpoint
     status: str = "loading"  # loading | ready | failed: <reason>
-    batcher: Batcher[Any, Any] | StepScheduler | None = None  # per settings.batching
-    worker: ProcessPredictor | None = None  # settings.worker == "process": where predict runs
+    batcher: Batcher[Item, Out] | StepScheduler[Item, Out] | None = None  # per settings.batching
+    worker: ProcessPredictor[Item, Out] | None = None  # settings.worker == "process": where predict runs
 
-    def ready_handler(self) -> Any:
+    def ready_handler(self) -> Handler[Req, Item, Out, Resp]:
         """The handler, once loaded; before that (or after a failed load) 503 with the reason."""
         if self.batcher is None or self.status != "ready":
             raise Unavailable(f"model {self.name!r} is not ready ({self.status})", retry_after_s=5)
         return self.handler
 
-    async def submit(self, item: Any, timeout_s: float) -> Any:
+    async def submit(self, item: Item, timeout_s: float) -> Out:
         self.ready_handler()
         assert self.batcher is not None
         return await self.batcher.submit(item, timeout_s)
 
 
+def runtime_options(s: ServerSettings) -> RuntimeOptions:
+    return RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.ort_allow_spinning, s.torch_threads)
+
+
+def loaded_handler(name: str, model_dir: Path, settings: ModelSettings | None = None, runtime: str = "onnx",
+                   options: RuntimeOptions | None = None) -> Handler[Any, Any, Any, Any]:  # fmt: skip
+    """Served model `name`'s handler over its exported graphs in `model_dir`, loaded, outside any server:
+    what evaluation and the offline benchmarks run requests through."""
+    spec = MODELS[name]
+    handler = spec.handler(name, model_dir, settings or spec.settings())
+    handler.load(make_runtime(runtime, model_dir, handler.graphs, options or RuntimeOptions(device="cpu")))
+    return handler
+
+
 class Registry:
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: ServerSettings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.models: dict[str, ServedModel] = {}
-        for name, cls in HANDLERS.items():
-            ms: ModelSettings = getattr(settings, name)
+        self.models: dict[str, ServedModel[Any, Any, Any, Any]] = {}
+        for name, spec in MODELS.items():
+            ms = settings.model(name)
             if ms.enabled:
-                self.models[name] = ServedModel(name, cls(settings.artifacts_dir / name, ms), ms)
+                handler = spec.handler(name, settings.artifacts_dir / name, ms)
+                self.models[name] = ServedModel(name, handler, ms, TASK_OF[name].path)
 
     async def start(self) -> None:
         """Load and warm up every model (one at a time, off the event loop), then start its batcher."""
@@ -77,20 +89,20 @@ class Registry:
                 served.status = f"failed: {type(exc).__name__}: {exc}"
                 continue
             settings = _batch_settings(served.settings)
-            if served.settings.batching == "step":
-                served.batcher = StepScheduler(served.name, served.handler, settings, self.metrics)
+            handler = served.handler
+            if served.settings.batching == "step" and isinstance(handler, Steppable):
+                served.batcher = StepScheduler(served.name, handler, settings, self.metrics)
             else:
-                predict = served.worker or served.handler.predict
+                predict = served.worker or handler.predict
                 served.batcher = Batcher(served.name, predict, settings, self.metrics)
             served.batcher.start()
             served.status = "ready"
-            log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, served.handler.runtime.device)
+            log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, _device(handler))
 
-    def _load(self, served: ServedModel) -> None:
-        s = self.settings
-        options = RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.ort_allow_spinning, s.torch_threads)
+    def _load(self, served: ServedModel[Any, Any, Any, Any]) -> None:
+        options = runtime_options(self.settings)
         handler = served.handler
-        if served.settings.batching == "step" and not handler.supports_step:
+        if served.settings.batching == "step" and not isinstance(handler, Steppable):
             raise ValueError(f"batching=step: model {served.name!r} has no step-level batching (use request)")
         if served.settings.batching == "step" and served.settings.worker == "process":
             raise ValueError(f"model {served.name!r}: worker=process works with batching=request only")
@@ -112,10 +124,14 @@ class Registry:
     def ready(self) -> bool:
         return bool(self.models) and all(m.status == "ready" for m in self.models.values())
 
-    def get(self, name: str) -> ServedModel:
+    def get(self, name: str) -> ServedModel[Any, Any, Any, Any]:
         if name not in self.models:
             raise ModelNotFound(f"model {name!r} is not served here; GET /v1/models lists the served models")
         return self.models[name]
+
+
+def _device(handler: Handler[Any, Any, Any, Any]) -> str:
+    return handler.runtime.device if handler.runtime else "-"
 
 
 def _batch_settings(ms: ModelSettings) -> BatchSettings:

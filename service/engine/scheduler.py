@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from models.stepping import ActiveDecodings
 from service.engine.batcher import BatchSettings, RequestQueue, _Pending
@@ -32,23 +33,44 @@ from service.metrics import Metrics
 log = logging.getLogger("seq2serve")
 
 
-class Decodable(Protocol):
+I = TypeVar("I")  # noqa: E741 - item type
+O = TypeVar("O", covariant=True)  # noqa: E741 - output type
+
+
+class Decodable(Protocol[O]):
     """One request's search in progress."""
 
     @property
     def finished(self) -> bool: ...
 
-    def result(self) -> Any: ...
+    def result(self) -> O:
+        """What the handler's predict returns for this item."""
+        ...
+
+
+@runtime_checkable
+class Steppable(Protocol[I, O]):
+    """What this scheduler steps: a handler that encodes items into decodings and advances them together
+    (models.beam.StepBatch for the beam-search decoders, models.hull.search.HullStepBatch for the pointer
+    network). The registry offers batching=step to the handlers that have these two methods."""
+
+    def start_decodings(self, items: list[I]) -> Sequence[Decodable[O]]:
+        """Encode a batch of items: one decoding per item."""
+        ...
+
+    def step_batch(self) -> ActiveDecodings[Any]:
+        """An empty batch the scheduler adds decodings to."""
+        ...
 
 
 @dataclass
-class StepScheduler(RequestQueue):
+class StepScheduler(RequestQueue[I, O]):
     name: str
-    handler: Any  # a Handler with supports_step: start_decodings(items), step_batch()
+    handler: Steppable[I, O]
     settings: BatchSettings  # max_batch_size = most active requests; max_wait_ms is not used
     metrics: Metrics | None = None
-    _queue: asyncio.Queue[_Pending] = field(init=False)
-    _active: dict[int, tuple[_Pending, Decodable]] = field(default_factory=dict, init=False)
+    _queue: asyncio.Queue[_Pending[I, O]] = field(init=False)
+    _active: dict[int, tuple[_Pending[I, O], Decodable[O]]] = field(default_factory=dict, init=False)
     _batch: ActiveDecodings[Any] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
@@ -128,10 +150,10 @@ class StepScheduler(RequestQueue):
             if not pending.future.done():
                 pending.future.set_result(d.result())
 
-    def _take(self) -> list[_Pending]:
+    def _take(self) -> list[_Pending[I, O]]:
         """Queued requests that fit (active + new <= max_batch_size), minus expired and cancelled ones."""
         room = self.settings.max_batch_size - len(self._active)
-        taken: list[_Pending] = []
+        taken: list[_Pending[I, O]] = []
         now = time.monotonic()
         while room > 0 and not self._queue.empty():
             p = self._queue.get_nowait()
@@ -145,7 +167,7 @@ class StepScheduler(RequestQueue):
         self._report_depth()
         return taken
 
-    async def _admit(self, loop: asyncio.AbstractEventLoop, new: list[_Pending]) -> None:
+    async def _admit(self, loop: asyncio.AbstractEventLoop, new: list[_Pending[I, O]]) -> None:
         started = time.monotonic()
         try:
             decodings = await loop.run_in_executor(self._executor, self.handler.start_decodings, [p.item for p in new])

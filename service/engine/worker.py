@@ -22,22 +22,27 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from service.engine.handler import Handler, ModelSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
 
 log = logging.getLogger("seq2serve")
 
-_handler: Any = None  # the worker process's own handler, loaded once by _init
+I = TypeVar("I")  # noqa: E741 - item type
+O = TypeVar("O")  # noqa: E741 - output type
+
+_handler: Handler[Any, Any, Any, Any] | None = None  # the worker process's own handler, loaded once by _init
 
 
-def _init(cls: type, model_dir: Path, settings: Any, runtime: str, options: RuntimeOptions) -> None:
+def _init(cls: type[Handler[Any, Any, Any, Any]], name: str, model_dir: Path, settings: ModelSettings, runtime: str,
+          options: RuntimeOptions) -> None:  # fmt: skip
     # Ctrl-C reaches the whole process group: the server drains first, then shuts this worker down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
     global _handler
-    handler = cls(model_dir, settings)
+    handler = cls(name, model_dir, settings)
     handler.load(make_runtime(runtime, model_dir, cls.graphs, options))
     _handler = handler
 
@@ -51,22 +56,23 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _predict(items: list[Any]) -> list[Any]:
+    assert _handler is not None, "the worker's initializer did not run"
     return _handler.predict(items)
 
 
-class ProcessPredictor:
+class ProcessPredictor(Generic[I, O]):
     """Callable like `handler.predict`, computed in one worker process (spawned, so no forked threads)."""
 
-    def __init__(self, handler: Any, runtime: str, options: RuntimeOptions) -> None:
+    def __init__(self, handler: Handler[Any, I, O, Any], runtime: str, options: RuntimeOptions) -> None:
         self.name = handler.name
-        self._args = (type(handler), handler.model_dir, handler.settings, runtime, options)
+        self._args = (type(handler), handler.name, handler.model_dir, handler.settings, runtime, options)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(1, mp_context=ctx, initializer=_init, initargs=self._args)
 
-    def __call__(self, items: list[Any]) -> list[Any]:
+    def __call__(self, items: list[I]) -> list[O]:
         try:
             return self._pool.submit(_predict, items).result()
         except BrokenProcessPool:

@@ -44,7 +44,7 @@ async def list_models(request: Request) -> ModelList:
                 status=m.status,
                 runtime=m.settings.runtime,
                 device=runtime.device if runtime else "-",
-                endpoint=m.handler.endpoint,
+                endpoint=m.endpoint,
                 batching=BatchingInfo(
                     max_batch_size=m.settings.max_batch_size, max_wait_ms=m.settings.max_wait_ms, max_queue=m.settings.max_queue
                 ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from service.errors import InvalidInput, UnsupportedMediaType, json_loads
-
-Options = TypeVar("Options", bound=BaseModel)
+from service.schemas.common import Options, Upload
 
 
 def parse(model: type[BaseModel], data: Any) -> Any:
@@ -34,8 +33,8 @@ def openapi_body(options: type[BaseModel], json_body: type[BaseModel], file_desc
 
 
 async def read_upload(request: Request, options: type[Options], json_body: type[BaseModel], b64_field: str,
-                      what: str) -> tuple[bytes, Options]:  # fmt: skip
-    """(file bytes, options) from either form; 415 for any other content type, 422 for a bad field."""
+                      what: str) -> Upload[Options]:  # fmt: skip
+    """The file and its options from either form; 415 for any other content type, 422 for a bad field."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         async with request.form(max_files=1, max_fields=16) as form:
@@ -43,14 +42,14 @@ async def read_upload(request: Request, options: type[Options], json_body: type[
             if not isinstance(upload, UploadFile):
                 raise InvalidInput(f"file: send the {what} as the multipart field 'file'")
             opts = parse(options, {k: v for k, v in form.items() if k != "file"})
-            return await upload.read(), opts
+            return Upload(await upload.read(), opts)
     if ctype.startswith("application/json"):
         body = parse(json_body, json_loads(await request.body()))
         try:
             data = base64.b64decode(getattr(body, b64_field), validate=True)
         except (binascii.Error, ValueError) as e:
             raise InvalidInput(f"{b64_field}: not valid base64") from e
-        return data, options(**body.model_dump(exclude={b64_field}))
+        return Upload(data, options(**body.model_dump(exclude={b64_field})))
     raise UnsupportedMediaType(
         f"content-type {ctype or '(none)'!r}: send multipart/form-data with a 'file' field, or JSON with '{b64_field}'"
     )

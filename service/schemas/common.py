@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Upload(Generic[Options]):
+    """A file-carrying request (/transcribe, /caption): the file's bytes and the options sent with it,
+    from a multipart upload, JSON with base64, or a v2 BYTES tensor."""
+
+    data: bytes
+    options: Options
 
 
 class ErrorDetail(BaseModel):

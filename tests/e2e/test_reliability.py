@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.reliability import Config, markdown, run_all, server_env
 from benchmarks.server import running_server
-from export import hull
+from models.hull import export as hull_export
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "hull.safetensor
 def hull_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped hull model's graphs, alone: the harness serves /hull only."""
     root = tmp_path_factory.mktemp("hull-artifacts")
-    hull.export(root / "hull", SHIPPED)
+    hull_export.export(root / "hull", SHIPPED)
     return root
 
 

@@ -29,8 +29,9 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from service.app import create_app
-from service.routes.kserve import MODELS, Tensor
 from service.schemas.kserve import DATATYPES
+from service.tasks import MODELS
+from service.v2 import Tensor
 from tests.integration.conftest import make_settings
 
 # The spec does not depend on settings, so it is read at import (parametrize needs it at collection) from
@@ -91,7 +92,7 @@ def v2_input(draw: st.DrawFn, spec: Tensor) -> dict[str, Any]:
 @BOUNDED
 @given(draw=st.data())
 def test_v2_infer_with_each_models_own_inputs(model: str, app: FastAPI, draw: st.DataObject) -> None:
-    body: dict[str, Any] = {"inputs": [draw.draw(v2_input(t)) for t in MODELS[model].inputs]}
+    body: dict[str, Any] = {"inputs": [draw.draw(v2_input(t)) for t in MODELS[model].handler.v2_inputs]}
     if draw.draw(st.booleans()):
         body["parameters"] = {"binary_data_output": True}  # the answer in the binary extension
     case = INFER.Case(path_parameters={"name": model}, body=body, media_type="application/json")

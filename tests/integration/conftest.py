@@ -9,8 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from models.caption.settings import CaptionSettings
+from models.hull.settings import HullSettings
+from models.sentiment.settings import SentimentSettings
+from models.speech.settings import SpeechSettings
+from models.translate.settings import TranslateSettings
 from service.app import create_app
-from service.settings import CaptionSettings, HullSettings, SentimentSettings, Settings, SpeechSettings, TranslateSettings
+from service.settings import ServerSettings, Settings
 
 
 def make_settings(
@@ -20,7 +25,7 @@ def make_settings(
     caption: dict[str, object] | None = None,
     sentiment: dict[str, object] | None = None,
     **hull: object,
-) -> Settings:
+) -> ServerSettings:
     """Hull on, the other models off unless their dict is given (`caption` applies to both caption models)."""
     cap = {"enabled": False, "max_wait_ms": 20, **(caption or {})}
     return Settings(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import struct
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +140,66 @@ async def test_bad_requests_get_a_v2_error(v2: httpx.AsyncClient, kwargs: dict[s
     r = await v2.post("/v2/models/hull/infer", **kwargs)
     assert r.status_code == status, r.text
     assert fragment in r.json()["error"]
+
+
+def stereo_wav(seconds: float, rate: int) -> bytes:
+    """16-bit stereo PCM: a tone on the left, noise on the right."""
+    t = np.arange(int(seconds * rate)) / rate
+    left = 0.3 * np.sin(2 * np.pi * 220 * t)
+    right = 0.05 * np.random.default_rng(0).standard_normal(len(t))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.stack([left, right], axis=1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+async def test_a_wav_transcribe_takes_is_taken_by_v2_too(v2: httpx.AsyncClient) -> None:
+    """A 12 s 48 kHz stereo WAV (2.3 MB) is over the server's 1 MB JSON limit but within the speech model's
+    own: /v2/models/speech/infer has the same body limit as /transcribe (it used to get the 1 MB one)."""
+    wav = stereo_wav(12, 48_000)
+    assert len(wav) > 2_300_000
+    ours = await v2.post("/transcribe", files={"file": ("a.wav", wav)})
+    assert ours.status_code == 200, ours.text
+    content, headers = binary_request([("AUDIO", "BYTES", [1], bytes_tensor(wav))])
+    r = await v2.post("/v2/models/speech/infer", content=content, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][0]["data"] == [ours.json()["text"]]
+    # Past the speech model's own limit, both refuse it alike.
+    big = b"\0" * 8_000_001
+    assert (await v2.post("/transcribe", files={"file": ("a.wav", big)})).status_code == 413
+    content, headers = binary_request([("AUDIO", "BYTES", [1], bytes_tensor(big))])
+    assert (await v2.post("/v2/models/speech/infer", content=content, headers=headers)).status_code == 413
+    # Models that take JSON keep the server's limit on /v2 too.
+    content, headers = binary_request([("TEXT", "BYTES", [1], bytes_tensor(b"a" * 1_100_000))])
+    assert (await v2.post("/v2/models/translate/infer", content=content, headers=headers)).status_code == 413
+
+
+def request_counts(metrics_text: str) -> dict[tuple[str, str, str], float]:
+    """seq2serve_requests_total samples by (model, endpoint, status)."""
+    counts = {}
+    for line in metrics_text.splitlines():
+        m = re.fullmatch(r'seq2serve_requests_total\{endpoint="([^"]*)",model="([^"]*)",status="(\d+)"\} (\S+)', line)
+        if m:
+            counts[(m[2], m[1], m[3])] = float(m[4])
+    return counts
+
+
+async def test_v2_traffic_is_counted_under_its_route_and_model(v2: httpx.AsyncClient) -> None:
+    body = {"inputs": [{"name": "POINTS", "datatype": "FP32", "shape": [20, 2], "data": POINTS.ravel().tolist()}]}
+    for _ in range(2):
+        assert (await v2.post("/v2/models/hull/infer", json=body)).status_code == 200
+    texts = {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["ein mann ."]}]}
+    assert (await v2.post("/v2/models/translate/infer", json=texts)).status_code == 200
+    assert (await v2.get("/v2/models/sentiment/ready")).status_code == 200
+    assert (await v2.post("/v2/models/nope/infer", json=body)).status_code == 404
+    assert (await v2.post("/hull", json={"points": POINTS.astype(np.float64).tolist()})).status_code == 200
+    counts = request_counts((await v2.get("/metrics")).text)
+    assert counts[("hull", "/v2/models/{model}/infer", "200")] == 2
+    assert counts[("translate", "/v2/models/{model}/infer", "200")] == 1
+    assert counts[("sentiment", "/v2/models/{model}/ready", "200")] == 1
+    assert counts[("-", "/v2/models/{model}/infer", "404")] == 1  # a name not served: no new label value
+    assert counts[("hull", "/hull", "200")] == 1
+    assert not [k for k in counts if k[1] == "other"]

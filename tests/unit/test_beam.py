@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.beam import EOS_ID, Encoded, SearchQuery, beam_search
+from models.beam import Encoded, SearchQuery, beam_search
+from models.tokens import EOS_ID
 
 V = 8
 

@@ -11,16 +11,16 @@ import pytest
 import torch
 from PIL import Image
 
-from export.caption import export_kind
-from models.caption.checkpoint import load_checkpoint, save_checkpoint
-from models.caption.data import PhotoData, tokenize
+from models.caption.export import export_kind
 from models.caption.images import ImageError, TooManyPixels, decode_image, heatmap_overlay, to_model_input
-from models.caption.metrics import bleu, cider_d
-from models.caption.model import CaptionConfig, Captioner
-from models.caption.scenes import COLORS, DIGITS, SHAPES, SIZE, digit_pool, make_scene, object_spans
 from models.caption.search import CaptionQuery, decode
-from models.caption.train import grounded_vocab, targets
-from models.paths import default_data_dir
+from models.caption.training.checkpoint import load_checkpoint, save_checkpoint
+from models.caption.training.data import PhotoData, tokenize
+from models.caption.training.metrics import bleu, cider_d
+from models.caption.training.model import CaptionConfig, Captioner
+from models.caption.training.scenes import COLORS, DIGITS, SHAPES, SIZE, digit_pool, make_scene, object_spans
+from models.caption.training.train import grounded_vocab, targets
+from models.training.paths import default_data_dir
 from service.engine.runtimes import EncoderDecoderGraphs, OnnxRuntime, RuntimeOptions, read_meta
 from tests.helpers import EagerGraphs
 
@@ -209,7 +209,7 @@ def test_efficientnet_encoder_exports_with_a_7x7_grid(tmp_path: Path) -> None:
 
 
 def test_imagenet_weights_load_offline_from_the_installed_package() -> None:
-    from models.caption.model import load_imagenet_weights
+    from models.caption.training.model import load_imagenet_weights
 
     model = tiny("efficientnet-lite0", 224)
     before = model.encoder.backbone.net._conv_stem.weight.clone()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.caption.data import BOS, EOS, PAD, UNK, build_vocab, read_captions, read_split, tokenize
-from models.paths import default_data_dir
+from models.caption.training.data import BOS, EOS, PAD, UNK, build_vocab, read_captions, read_split, tokenize
+from models.training.paths import default_data_dir
 
 WANT = {"a.jpg": ["A dog runs .", "A brown dog, running."], "b.jpg": ["Two kids play ."]}
 

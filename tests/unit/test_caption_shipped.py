@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.caption import CHECKPOINTS, export_kind
-from models.caption.data import PhotoData, tokenize
-from models.caption.evaluate import EVAL_SEED, Tally, captions, forced_attention, load, text
+from evaluation.caption import EVAL_SEED, Tally, captions, forced_attention, load, text
+from models.caption.export import export_kind
 from models.caption.images import load_image_file
-from models.caption.metrics import bleu
-from models.caption.scenes import make_scene, object_spans
-from models.paths import default_data_dir
+from models.caption.training.data import PhotoData, tokenize
+from models.caption.training.metrics import bleu
+from models.caption.training.scenes import make_scene, object_spans
+from models.training.paths import default_data_dir
+from service.tasks import MODELS
+
+CHECKPOINTS = {kind: MODELS[f"caption_{kind}"].checkpoint_paths[0] for kind in ("photo", "grounded")}
 
 
 @pytest.fixture(scope="module")

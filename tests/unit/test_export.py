@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.hull.handler import HullHandler, HullItem
 from models.hull.search import HullQuery, decode
+from models.hull.settings import HullSettings
 from service.engine.runtimes import RuntimeOptions, make_runtime
-from service.handlers.hull import HullHandler, HullItem
-from service.settings import HullSettings
+from service.tasks import MODELS
 from tests.helpers import eager_graphs
 
 
@@ -24,7 +25,7 @@ def test_meta_records_verification_at_a_second_size(artifacts_dir: Path) -> None
 
 @pytest.mark.parametrize("runtime", ["onnx", "torchscript"])
 def test_decoding_through_runtime_matches_eager(runtime: str, artifacts_dir: Path, hull_checkpoint: Path) -> None:
-    handler = HullHandler(artifacts_dir / "hull", HullSettings())
+    handler = HullHandler("hull", artifacts_dir / "hull", HullSettings())
     handler.load(make_runtime(runtime, artifacts_dir / "hull", handler.graphs, RuntimeOptions(device="cpu")))
     rng = np.random.default_rng(7)
     qs = [HullQuery(rng.random((n, 2)).astype(np.float32), mode, k) for n, mode, k in
@@ -38,8 +39,8 @@ def test_decoding_through_runtime_matches_eager(runtime: str, artifacts_dir: Pat
 
 def test_shipped_checkpoint_exports_and_verifies(tmp_path: Path) -> None:
     """The committed checkpoint loads (safetensors, no pickle) and its graphs pass verification."""
-    from export.hull import CHECKPOINT, export
+    from models.hull.export import export
 
-    meta = export(tmp_path / "hull", CHECKPOINT)
+    meta = export(tmp_path / "hull", *MODELS["hull"].checkpoint_paths)
     assert meta["config"]["d_model"] >= 64
     assert all(g["max_abs_diff"] < 1e-4 for g in meta["graphs"].values())

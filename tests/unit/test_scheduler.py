@@ -8,7 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from models.beam import EOS_ID, Decoding, Encoded, SearchQuery, StepBatch, start_decodings
+from models.beam import Decoding, Encoded, SearchQuery, StepBatch, start_decodings
+from models.tokens import EOS_ID
 from service.engine.batcher import BatchSettings
 from service.engine.scheduler import StepScheduler
 from service.errors import QueueFull, Unavailable
@@ -36,8 +37,6 @@ class CountdownGraph:
 
 
 class FakeHandler:
-    supports_step = True
-
     def __init__(self) -> None:
         self.graph = CountdownGraph()
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.hull.checkpoint import load_checkpoint
 from models.hull.search import END, HullQuery, HullStepBatch, convex_mask, decode, start_decodings
-from models.hull.torch_search import greedy_positions
+from models.hull.training.checkpoint import load_checkpoint
+from models.hull.training.torch_search import greedy_positions
 from tests.helpers import eager_graphs
 
 

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from export.sentiment import export
-from models.paths import default_data_dir
-from models.sentiment.checkpoint import load_parser, load_tree_model
-from models.sentiment.data import Vocab, node_labels, read_split, tokenize_text
+from models.sentiment.export import export
 from models.sentiment.infer import label_trees, parse_splits
-from models.sentiment.metrics import accuracies
 from models.sentiment.structure import bracket_f1, cky, gold_spans, plan, spans_of, tree_from_splits
+from models.sentiment.training.checkpoint import load_parser, load_tree_model
+from models.sentiment.training.data import node_labels, read_split
+from models.sentiment.training.metrics import accuracies
 from models.sentiment.trees import TreeSyntaxError, binarize, heights, parse_ptb
+from models.sentiment.vocab import Vocab, tokenize_text
+from models.training.paths import default_data_dir
 from service.engine.runtimes import OnnxRuntime, RuntimeOptions
 from tests.helpers import tiny_sentiment_checkpoints
 
@@ -133,23 +134,21 @@ def test_sst_splits_match_their_published_counts() -> None:
 
 
 def test_shipped_models_export_verify_and_read_clear_sentences(tmp_path: Path) -> None:
-    from export.sentiment import CHECKPOINT, PARSER
-    from service.handlers.sentiment import SentimentHandler
-    from service.schemas.sentiment import SentimentRequest
-    from service.settings import SentimentSettings
+    from models.sentiment.schemas import SentimentRequest
+    from service.engine.registry import loaded_handler
+    from service.tasks import MODELS
 
-    meta = export(tmp_path / "sentiment", CHECKPOINT, PARSER)
+    meta = export(tmp_path / "sentiment", *MODELS["sentiment"].checkpoint_paths)
     assert all(g["max_abs_diff"] < 1e-4 for g in meta["graphs"].values())
-    handler = SentimentHandler(tmp_path / "sentiment", SentimentSettings())
-    handler.load(OnnxRuntime(tmp_path / "sentiment", handler.graphs, RuntimeOptions()))
+    handler = loaded_handler("sentiment", tmp_path / "sentiment")
     texts = ["This is a wonderful, moving film.", "I loved it.", "A dull, lifeless mess."]
-    items = [handler.validate(SentimentRequest(text=t)) for t in texts]
+    items = [item for t in texts for item in handler.decode(SentimentRequest(text=t))]
     labels = [int(probs[-1].argmax()) for _, probs in handler.predict(items)]
     assert labels[0] >= 3 and labels[1] >= 3 and labels[2] <= 1
 
 
 def test_rntn_cells_batch_by_level_too() -> None:
-    from models.sentiment.model import TreeLSTM, TreeLSTMConfig
+    from models.sentiment.training.model import TreeLSTM, TreeLSTMConfig
 
     torch.manual_seed(0)
     model = TreeLSTM(TreeLSTMConfig(vocab=10, hidden=6, dropout=0.0, cell="rntn")).eval()

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.paths import default_data_dir
-from models.speech import synth
-from models.speech.data import fsdd_files
 from models.speech.features import SAMPLE_RATE
+from models.speech.training import synth
+from models.speech.training.data import fsdd_files
+from models.training.paths import default_data_dir
 
 
 def test_espeak_synthesizes_at_the_model_rate() -> None:
@@ -46,7 +46,10 @@ def test_fsdd_dev_is_the_first_five_takes_of_each_speaker_and_digit() -> None:
 @pytest.mark.skipif(not (default_data_dir() / "tatoeba_anki").exists(), reason="Tatoeba/Anki data not present")
 def test_sentence_selection_is_the_same_in_every_process() -> None:
     """The corpus must not depend on string-hash order (it once did, through Counter.most_common ties)."""
-    code = "from models.speech.synth import tatoeba_sentences as t; from models.paths import default_data_dir as d; print(t(d()))"
+    code = (
+        "from models.speech.training.synth import tatoeba_sentences as t; "
+        "from models.training.paths import default_data_dir as d; print(t(d()))"
+    )
 
     def run(seed: str) -> str:
         env = {**os.environ, "PYTHONHASHSEED": seed}

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.speech.data import CHARS, Corpus, decode_ids, encode_text
+from models.speech.chars import CHARS, decode_ids, encode_text
 from models.speech.features import REDUCTION, padded_frames
-from models.speech.metrics import cer, edit_distance
-from models.speech.model import LAS, LASConfig
-from models.speech.train import groups, make_batch, spec_augment
+from models.speech.training.data import Corpus
+from models.speech.training.metrics import cer, edit_distance
+from models.speech.training.model import LAS, LASConfig
+from models.speech.training.train import groups, make_batch, spec_augment
 
 TINY = LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0)
 
@@ -86,10 +87,12 @@ def test_a_tiny_model_learns_two_utterances() -> None:
     assert loss.item() < 0.2 * first
 
 
-def test_every_vocabulary_uses_the_beam_search_special_ids() -> None:
-    import models.beam as beam
-    import models.speech.data as speech
-    import models.translate.vocab as translate
+def test_every_sequence_vocabulary_starts_with_the_special_symbols_at_their_ids() -> None:
+    """The beam search (models/beam.py) reads <s>, </s> and <unk> at the ids models/tokens.py gives them."""
+    from models.caption.training.data import build_vocab
+    from models.tokens import BOS_ID, EOS_ID, SPECIALS, UNK_ID
+    from models.translate.vocab import Vocab
 
-    for ids in (speech, translate):
-        assert (ids.BOS_ID, ids.EOS_ID, ids.UNK_ID) == (beam.BOS_ID, beam.EOS_ID, beam.UNK_ID)
+    assert (SPECIALS[BOS_ID], SPECIALS[EOS_ID], SPECIALS[UNK_ID]) == ("<s>", "</s>", "<unk>")
+    for vocab in (CHARS, Vocab.build([["a", "b"]], min_freq=1).itos, build_vocab(["a dog runs"], 1)):
+        assert tuple(vocab[:4]) == SPECIALS

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.paths import default_data_dir
 from models.speech.audio import read_wav, resample
-from models.speech.checkpoint import load_checkpoint
 from models.speech.features import SAMPLE_RATE, log_mel
 from models.speech.search import SpeechQuery, decode
-from models.speech.synth import Utterance, espeak_available, synthesize
+from models.speech.training.checkpoint import load_checkpoint
+from models.speech.training.synth import Utterance, espeak_available, synthesize
+from models.training.paths import default_data_dir
 from tests.helpers import EagerGraphs
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "speech.safetensors"
@@ -20,7 +20,7 @@ FSDD = default_data_dir() / "fsdd" / "recordings"
 
 
 def transcribe(graphs: EagerGraphs, features: list) -> list[str]:
-    from models.speech.data import CHARS
+    from models.speech.chars import CHARS
 
     hyps = decode(graphs, [SpeechQuery(f, beam_size=4) for f in features])  # type: ignore[arg-type]
     return ["".join(CHARS[i] for i in h[0].ids if i > 3) for h in hyps]

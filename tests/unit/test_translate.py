@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.translate.checkpoint import load_checkpoint
-from models.translate.data import Example, make_batch
-from models.translate.model import reverse_within_length
+from models.tokens import EOS_ID, UNK_ID
 from models.translate.search import TranslateQuery, decode
-from models.translate.vocab import EOS_ID, UNK_ID, Vocab, detokenize, extend, tokenize
+from models.translate.training.checkpoint import load_checkpoint
+from models.translate.training.data import Example, make_batch
+from models.translate.training.model import reverse_within_length
+from models.translate.vocab import Vocab, detokenize, extend, tokenize
 from tests.helpers import EagerGraphs
 
 
@@ -131,7 +132,7 @@ def test_copy_mechanism_emits_out_of_vocabulary_names() -> None:
 def test_unseen_recall_counts_only_unknown_words_the_reference_keeps() -> None:
     from types import SimpleNamespace
 
-    from models.translate.evaluate import unseen_recall
+    from evaluation.translate import unseen_recall
 
     handler = SimpleNamespace(tgt_vocab=Vocab(["<pad>", "<unk>", "<s>", "</s>", "A", "man", "in", "."]))
     sources = ["Ein Mann in Kuala Lumpur .", "Ein Mann namens Wojciech ."]
@@ -142,7 +143,7 @@ def test_unseen_recall_counts_only_unknown_words_the_reference_keeps() -> None:
 
 
 def test_inject_names_swaps_shared_names_on_both_sides_only() -> None:
-    from models.translate.data import inject_names
+    from models.translate.training.data import inject_names
 
     pairs = [("Ein Mann aus London hat 3 Hunde .", "A man from London has 3 dogs ."), ("Ein Hund rennt .", "A dog runs .")]
     ex = [Example(de.split(" "), en.split(" ")) for de, en in pairs]
@@ -155,7 +156,7 @@ def test_inject_names_swaps_shared_names_on_both_sides_only() -> None:
 
 
 def test_inject_names_inserts_the_same_made_up_name_on_both_sides() -> None:
-    from models.translate.data import inject_names
+    from models.translate.training.data import inject_names
 
     ex = [Example(["Ein", "Hund", "rennt", "."], ["A", "dog", "runs", "."])]
     seen = set()

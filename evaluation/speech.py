@@ -1,0 +1,107 @@
+"""Evaluate the exported speech model on both dev sets, through the serving code (handler + ONNX Runtime).
+
+    python -m evaluation.speech [--artifacts build/models/speech]
+
+Audio is read from the dataset files and synthesized again from the recipe (models/speech/training/synth.py), then
+goes through exactly what a request goes through: WAV bytes -> handler.decode -> batched beam search.
+Reports character error rate (edits / reference characters) and utterance accuracy (exact transcript),
+for greedy decoding and beam search, and writes models/speech/card.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.speech.audio import wav_bytes
+from models.speech.features import SAMPLE_RATE
+from models.speech.handler import SpeechHandler
+from models.speech.schemas import TranscribeOptions
+from models.speech.training import synth
+from models.speech.training.data import fsdd_files, synth_plans
+from models.speech.training.metrics import cer
+from models.training.paths import default_data_dir
+from service.engine.registry import loaded_handler
+from service.engine.runtimes import read_meta
+from service.schemas.common import Upload
+
+CHUNK = 32
+# (text, espeak-ng voice) for the model card's examples: dev voices (accent + variant unseen in training)
+# except en-us+m1; the last-but-two has words outside the 400-word training vocabulary.
+EXAMPLES = [("i want to go home", "en-gb-x-gbclan+m4"), ("where is the station", "en-gb-x-gbcwmd+f3"),
+            ("seven three nine one two eight", "en-gb-x-gbclan+annie"), ("the weather is beautiful today", "en-gb-x-gbclan+m4"),
+            ("quantum physics is fascinating", "en-gb-x-gbcwmd+john"), ("call me tomorrow", "en-us+m1"),
+            ("i don't know", "en-gb-x-gbclan+m6")]  # fmt: skip
+
+
+def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list[str]]]:
+    """{name: (WAV files as bytes, transcripts)} for dev_fsdd and dev_synth, built as in models/speech/training/data.py."""
+    files = fsdd_files(data_dir, dev=True)
+    fsdd = ([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files])
+    _, plan = synth_plans(data_dir, seed)
+    audio = [wav_bytes(np.asarray(synth.synthesize(u), dtype=np.float32), SAMPLE_RATE) for u in plan]
+    return {"dev_fsdd": fsdd, "dev_synth": (audio, [u.text for u in plan])}
+
+
+def by_kind(refs: list[str]) -> dict[str, list[int]]:
+    """Indices of digit strings and of sentences, when a set has both (dev_synth does)."""
+    digits = [i for i, r in enumerate(refs) if all(w in synth.DIGITS for w in r.split())]
+    other = [i for i in range(len(refs)) if i not in set(digits)]
+    return {"digits": digits, "sentences": other} if digits and other else {}
+
+
+def transcribe_all(handler: SpeechHandler, audio: list[bytes], beam_size: int) -> list[str]:
+    opts = TranscribeOptions(beam_size=beam_size)
+    out: list[str] = []
+    for start in range(0, len(audio), CHUNK):
+        requests = [Upload(a, opts) for a in audio[start : start + CHUNK]]
+        items = [item for r in requests for item in handler.decode(r)]
+        outputs = handler.predict(items)
+        out += [handler.encode(r, [it], [hyps]).text for r, it, hyps in zip(requests, items, outputs, strict=True)]
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--artifacts", type=Path, default=Path("build/models/speech"))
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--beams", default="1,4")
+    p.add_argument("--card", type=Path, default=Path("models/speech/card.json"))
+    p.add_argument("--examples", action="store_true", help="only transcribe the model card's example sentences")
+    args = p.parse_args()
+    handler = loaded_handler("speech", args.artifacts)
+    assert isinstance(handler, SpeechHandler)
+    if args.examples:
+        audio = [wav_bytes(np.asarray(synth.synthesize(synth.Utterance(t, v, 150, 50)), np.float32), SAMPLE_RATE)
+                 for t, v in EXAMPLES]  # fmt: skip
+        for (text, voice), got in zip(EXAMPLES, transcribe_all(handler, audio, 1), strict=True):
+            print(f"{text!r} ({voice}) -> {got!r}")
+        return
+    metrics: dict[str, Any] = {}
+    print("| dev set | search | CER % | utterance accuracy % | n | seconds |\n|---|---|---|---|---|---|")
+    for name, (audio, refs) in dev_sets(args.data_dir or default_data_dir()).items():
+        for beam in (int(b) for b in args.beams.split(",")):
+            t0 = time.time()
+            hyps = transcribe_all(handler, audio, beam)
+            c, acc = 100 * cer(hyps, refs), 100 * float(np.mean([h == r for h, r in zip(hyps, refs, strict=True)]))
+            search = "greedy" if beam == 1 else f"beam{beam}"
+            metrics[f"{name}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(refs)}
+            print(f"| {name} | {search} | {c:.2f} | {acc:.2f} | {len(refs)} | {time.time() - t0:.0f} |", flush=True)
+            for kind, part in by_kind(refs).items():  # digit strings and sentences separately
+                h, r = [hyps[i] for i in part], [refs[i] for i in part]
+                c, acc = 100 * cer(h, r), 100 * float(np.mean([a == b for a, b in zip(h, r, strict=True)]))
+                metrics[f"{name}_{kind}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(r)}
+                print(f"| {name}: {kind} | {search} | {c:.2f} | {acc:.2f} | {len(r)} | |", flush=True)
+    sha = read_meta(args.artifacts).get("checkpoint_sha256")
+    card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics}
+    args.card.write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {args.card}")
+
+
+if __name__ == "__main__":
+    main()

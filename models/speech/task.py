@@ -1,0 +1,28 @@
+"""The speech task's registry entry (service/tasks.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.speech.handler import SpeechHandler
+from models.speech.route import router
+from models.speech.settings import SpeechSettings
+from service.taskspec import ModelSpec, TaskSpec, TrainStep
+
+TASK = TaskSpec(
+    name="speech",
+    path="/transcribe",
+    router=router,
+    models=(
+        ModelSpec(
+            "speech", SpeechHandler, SpeechSettings, (Path("checkpoints/speech.safetensors"),), "models.speech.export:export"
+        ),
+    ),
+    card=Path("models/speech/card.json"),
+    evaluate="evaluation.speech",
+    train=(
+        # The corpus (FSDD + espeak-ng speech as log-mel features), built once.
+        TrainStep("models.speech.training.data", skip_if_exists="runs/speech/data/train.npz"),
+        TrainStep("models.speech.training.train", ("--name", "main", "--out", "checkpoints/speech.safetensors")),
+    ),
+)

@@ -1,0 +1,17 @@
+"""Serving settings of /translate (SEQ2SERVE_TRANSLATE__<FIELD>)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from service.engine.handler import ModelSettings
+
+
+class TranslateSettings(ModelSettings):
+    max_texts: int = Field(32, ge=1, le=1024)  # texts per request
+    max_source_tokens: int = Field(100, ge=1, le=1000)  # longer texts get 422 (split them into sentences)
+    max_output_tokens: int = Field(200, ge=1, le=1000)  # hard cap on max_length
+    max_beam_size: int = Field(16, ge=1, le=128)
+    length_alpha: float = Field(0.4, ge=0, le=5)  # default length normalization (GNMT alpha), chosen on val
+    coverage_beta: float = Field(0.0, ge=0, le=5)  # default coverage penalty weight in beam search
+    block_unk: bool = False  # default: never generate <unk>, so unknown source words are copied instead

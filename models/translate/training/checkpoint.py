@@ -1,0 +1,22 @@
+"""Translation checkpoints: safetensors (float16 to stay small), config and vocabularies in the metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from models.training.checkpoints import load_weights, read_metadata, save_weights
+from models.translate.training.model import Seq2Seq, Seq2SeqConfig
+from models.translate.vocab import Vocab
+
+
+def save_checkpoint(model: Seq2Seq, src: Vocab, tgt: Vocab, path: Path, extra: dict[str, object] | None = None) -> None:
+    meta = {"config": json.dumps(model.cfg.to_dict()), "src_vocab": src.to_json(), "tgt_vocab": tgt.to_json()}
+    save_weights(model, path, meta | {k: str(v) for k, v in (extra or {}).items()}, half=True)
+
+
+def load_checkpoint(path: Path) -> tuple[Seq2Seq, Vocab, Vocab]:
+    meta = read_metadata(path)
+    model = Seq2Seq(Seq2SeqConfig(**json.loads(meta["config"])))
+    model.load_state_dict(load_weights(path))
+    return model.eval(), Vocab.from_json(meta["src_vocab"]), Vocab.from_json(meta["tgt_vocab"])

@@ -1,0 +1,140 @@
+"""The per-model contract every task implements, after LitServe's decode -> predict -> encode.
+
+A handler is generic over four types: the task's request (`Req`, what a REST route or the v2 codec
+builds), the item the batcher queues (`Item`, one per text, clip or image), the model's output for one
+item (`Out`), and the response (`Resp`). `service/engine/driver.py` runs every request through it:
+
+- `decode(request)` -> items: checks and conversion, raising InvalidInput / PayloadTooLarge with a message
+  the caller can act on; on the event loop, or in a thread when `offload` is set (audio, images);
+- `predict(items)` in the batcher's worker thread: one output per item, in order;
+- `encode(request, items, outputs)` -> the response (in a thread too when `offload` is set);
+- `v2_request(tensors)` / `v2_response(response)`: the Open Inference Protocol's tensors for the same
+  request and response, as declared in `v2_inputs` / `v2_outputs`;
+- `example()`: the warm-up item, run once before the model reports ready.
+
+Decoders also offer step-level batching: `StepDecoder` adds what the step scheduler
+(service/engine/scheduler.py, its `Steppable` protocol) drives.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from models.beam import Decoding, Encoded, Hypothesis, SearchQuery, StepBatch, start_decodings
+from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
+from service.errors import InvalidInput
+from service.v2 import Tensor
+
+Req = TypeVar("Req")
+Item = TypeVar("Item")
+Out = TypeVar("Out")
+Resp = TypeVar("Resp")
+
+
+class ModelSettings(BaseModel):
+    """Serving settings every model has; a task's own settings class adds its limits and defaults."""
+
+    enabled: bool = True  # load and serve this model
+    runtime: Literal["onnx", "torchscript"] = "onnx"  # graph runtime: ONNX Runtime or TorchScript
+    # request: batch whole requests (dynamic batcher); step: batch decoder steps, admitting and retiring
+    # requests between steps (the decoders: translate, speech, caption models, hull)
+    batching: Literal["request", "step"] = "request"
+    # thread: predict runs in a thread of the server process; process: in a worker process of its own, so
+    # the search does not take turns with HTTP handling for the GIL (request batching only)
+    worker: Literal["thread", "process"] = "thread"
+    max_batch_size: int = Field(32, ge=1, le=1024)  # flush a batch at this many requests (1 = no batching)
+    max_wait_ms: float = Field(5.0, ge=0, le=1000)  # ...or when the oldest request has waited this long
+    max_queue: int = Field(256, ge=1, le=100_000)  # queued requests beyond this get 503 + Retry-After
+    # Request bodies beyond this get 413, on the task's endpoint and on /v2/models/<model>/infer alike;
+    # None: the server's SEQ2SERVE_MAX_BODY_BYTES. Models that take files (audio, images) set their own.
+    max_body_bytes: int | None = Field(None, ge=1024)
+
+
+def check_beam(beam_size: int, n_best: int, max_beam_size: int) -> None:
+    """The search options every beam-search endpoint takes: 422 with what to change."""
+    if beam_size > max_beam_size:
+        raise InvalidInput(f"beam_size: {beam_size} is more than this server's limit of {max_beam_size}")
+    if n_best > beam_size:
+        raise InvalidInput(f"n_best: {n_best} is more than beam_size ({beam_size}); raise beam_size")
+
+
+class Handler(ABC, Generic[Req, Item, Out, Resp]):
+    graphs: ClassVar[tuple[str, ...]]  # the exported graphs it runs: <graph>.onnx / <graph>.ts
+    offload: ClassVar[bool] = False  # decode and encode are CPU work (audio, images): run them off the event loop
+    v2_inputs: ClassVar[tuple[Tensor, ...]]
+    v2_outputs: ClassVar[tuple[Tensor, ...]]
+
+    def __init__(self, name: str, model_dir: Path, settings: ModelSettings) -> None:
+        self.name = name
+        self.model_dir = model_dir
+        self.settings = settings
+        self.meta: dict[str, Any] = {}
+        self.runtime: Runtime | None = None
+
+    def load(self, runtime: Runtime) -> None:
+        self.meta = read_meta(self.model_dir)
+        self.runtime = runtime
+
+    def graph_runner(self) -> EncoderDecoderGraphs:
+        """`encode` / `step` over this model's runtime: what its search calls."""
+        if self.runtime is None:
+            raise RuntimeError(f"model {self.name!r} is not loaded")
+        return EncoderDecoderGraphs(self.runtime, self.meta)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "unknown"))
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return dict(self.meta.get("card", {}))
+
+    @abstractmethod
+    def decode(self, request: Req) -> list[Item]: ...
+
+    @abstractmethod
+    def predict(self, items: list[Item]) -> list[Out]: ...
+
+    @abstractmethod
+    def encode(self, request: Req, items: list[Item], outputs: list[Out]) -> Resp: ...
+
+    @abstractmethod
+    def example(self) -> Item: ...
+
+    @abstractmethod
+    def v2_request(self, tensors: dict[str, np.ndarray]) -> Req:
+        """The task's request from the v2 input tensors (each as declared in `v2_inputs`)."""
+
+    @abstractmethod
+    def v2_response(self, response: Resp) -> dict[str, np.ndarray]:
+        """The v2 output tensors (as declared in `v2_outputs`) of a response."""
+
+
+class BeamSearchHandler(Handler[Req, Item, list[Hypothesis], Resp]):
+    """The attention decoders (translate, speech, captions): one shared beam search, step-level batching
+    through models.beam. Subclasses say how their items become encoder outputs and queries."""
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int: ...
+
+    @abstractmethod
+    def encoded(self, items: list[Item]) -> tuple[Encoded, list[SearchQuery]]:
+        """Run the encoder over a batch of items: its outputs and one search query per item."""
+
+    def predict(self, items: list[Item]) -> list[list[Hypothesis]]:
+        """Request-level batching: the batch's searches run to the end together (models.beam.beam_search)."""
+        decodings = self.start_decodings(items)
+        self.step_batch().run(decodings)
+        return [d.result() for d in decodings]
+
+    def start_decodings(self, items: list[Item]) -> list[Decoding]:
+        return start_decodings(*self.encoded(items))
+
+    def step_batch(self) -> StepBatch:
+        return StepBatch(self.graph_runner(), self.vocab_size)

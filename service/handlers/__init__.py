@@ -1,1 +1,0 @@
-"""Handlers: the per-model contract between HTTP and graphs (validate -> batch predict -> respond)."""
