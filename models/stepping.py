@@ -1,10 +1,11 @@
-"""What every step batch shares (models.beam.StepBatch, models.hull.search.HullStepBatch): the set of
-active decodings, which join between steps and leave when they finish, and their per-position encoder
-outputs gathered into one slab per live hypothesis for the next decoder call.
+"""What every step batch offers the step scheduler (models.beam.StepBatch, models.hull.search.HullStepBatch):
+a set of active decodings that join between steps (`add`), leave when they finish (returned by `step`) or
+when their caller goes away (`remove`), and the number of hypothesis rows the next decoder call will run.
 
-Each decoding's arrays are padded to the widest active decoding, and a mask marks its own positions, so
-its results do not depend on what it was batched with. The slab is rebuilt only when the set of rows
-(decodings and their live counts) changes.
+`PaddedDecodings` adds what the pointer search uses: each decoding's per-position encoder outputs
+gathered into one slab per live hypothesis, padded to the widest active decoding with a mask marking its
+own positions, so its results do not depend on what it was batched with. The slab is rebuilt only when
+the set of rows (decodings and their live counts) changes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,35 @@ D = TypeVar("D", bound=Stepped)
 
 
 class ActiveDecodings(ABC, Generic[D]):
+    active: list[D]
+
+    @abstractmethod
+    def add(self, decodings: list[D]) -> None:
+        """Decodings that join before the next step (finished ones are ignored)."""
+
+    @abstractmethod
+    def remove(self, decoding: D) -> None:
+        """Drop a decoding and its rows (its caller went away)."""
+
+    @property
+    @abstractmethod
+    def rows(self) -> int:
+        """Live hypotheses: the decoder's batch size at the next step."""
+
+    @abstractmethod
+    def step(self) -> list[D]:
+        """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
+
+    def run(self, decodings: list[D]) -> None:
+        """Decode these to the end (what request-level batching does)."""
+        self.add(decodings)
+        while self.active:
+            self.step()
+
+
+class PaddedDecodings(ActiveDecodings[D]):
     def __init__(self) -> None:
-        self.active: list[D] = []
+        self.active = []
         self._slab: tuple[tuple[object, ...], list[np.ndarray]] = ((), [])
 
     def add(self, decodings: list[D]) -> None:
@@ -39,18 +67,7 @@ class ActiveDecodings(ABC, Generic[D]):
 
     @property
     def rows(self) -> int:
-        """Live hypotheses: the decoder's batch size at the next step."""
         return sum(len(d.live) for d in self.active)
-
-    def run(self, decodings: list[D]) -> None:
-        """Decode these to the end (what request-level batching does)."""
-        self.add(decodings)
-        while self.active:
-            self.step()
-
-    @abstractmethod
-    def step(self) -> list[D]:
-        """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
 
     @abstractmethod
     def _positions(self, d: D) -> list[np.ndarray]:

@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from models.stepping import ActiveDecodings
+from models.stepping import PaddedDecodings
 
 Mode = Literal["greedy", "beam", "constrained"]
 END = 0  # memory position of the END token; point i sits at position i + 1
@@ -213,7 +213,7 @@ def start_decodings(graphs: HullGraphs, queries: list[HullQuery]) -> list[HullDe
     return out
 
 
-class HullStepBatch(ActiveDecodings[HullDecoding]):
+class HullStepBatch(PaddedDecodings[HullDecoding]):
     """Hull decodings of any sizes advanced together, one decoder step for every live hypothesis of every
     active decoding per `step()`; decodings join between steps (`add`) and leave when they finish. The
     same contract as models.beam.StepBatch (both are models.stepping.ActiveDecodings), so the step

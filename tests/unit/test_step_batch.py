@@ -47,4 +47,4 @@ def test_a_removed_decoding_frees_its_rows(translate_checkpoint: Path) -> None:
     batch.step()
     before = batch.rows
     batch.remove(decodings[1])
-    assert batch.rows == before - len(decodings[1].live) and decodings[1] not in batch.active
+    assert batch.rows == before - decodings[1].live_rows and decodings[1] not in batch.active
