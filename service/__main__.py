@@ -10,6 +10,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from service.app import create_app
+from service.http import protocol
 from service.middleware import RequestIdLogFilter
 from service.settings import get_settings
 
@@ -38,7 +39,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        http=settings.http,
+        http=protocol(settings.http, settings.read_timeout_s),  # with a deadline for the headers
         loop=settings.loop,
         log_config=uvicorn_log_config(),
         timeout_graceful_shutdown=int(settings.drain_timeout_s),

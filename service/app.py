@@ -15,10 +15,10 @@ from service.engine.registry import Registry
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import (
+    AdmissionMiddleware,
     ApiKeyMiddleware,
     BodyLimitMiddleware,
     DisconnectMiddleware,
-    InFlightLimitMiddleware,
     MetricsMiddleware,
     RequestIdMiddleware,
 )
@@ -83,7 +83,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(DisconnectMiddleware)  # innermost: a cancelled request is still counted (as 499)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, read_timeout_s=settings.read_timeout_s, metrics=metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:  # outside the key check, so browsers' preflight requests get their answer
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -66,6 +66,21 @@ class QueueFull(Unavailable):
     code = "queue_full"
 
 
+class Overloaded(Unavailable):
+    """More requests in flight than SEQ2SERVE_MAX_IN_FLIGHT: shed before any work."""
+
+    code = "overloaded"
+
+
+class RequestTimeout(ServiceError):
+    """The request did not arrive within SEQ2SERVE_READ_TIMEOUT_S; the connection is closed after the answer."""
+
+    status, code = 408, "request_timeout"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Connection": "close"})
+
+
 class DeadlineExceeded(ServiceError):
     status, code = 504, "deadline_exceeded"
 
@@ -134,7 +149,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # FastAPI answers any body it failed to parse with a bare "error parsing the body": say why.
         cause = exc.__cause__
         if exc.status_code == 400 and cause is not None and (mapped := _body_error(cause)):
-            return JSONResponse(error_body(mapped.code, mapped.message), mapped.status)
+            return JSONResponse(error_body(mapped.code, mapped.message), mapped.status, headers=mapped.headers)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 

@@ -65,6 +65,9 @@ class Metrics:
         )
         self.queue_depth = Gauge("seq2serve_queue_depth", "Requests waiting in the batch queue", ["model"], registry=r)
         self.in_flight = Gauge("seq2serve_in_flight_requests", "Requests being handled", ["endpoint"], registry=r)
+        self.reading = Gauge(
+            "seq2serve_reading_requests", "Requests whose body is still arriving (they hold no in-flight slot)", registry=r
+        )
         # Step-level batching (service/engine/scheduler.py)
         self.active_sequences = Gauge(
             "seq2serve_active_sequences",
@@ -76,6 +79,13 @@ class Metrics:
         self.steps = Counter("seq2serve_decode_steps", "Decoder steps run by the step scheduler", ["model"], registry=r)
         self.tokens = Counter(
             "seq2serve_generated_tokens", "Tokens generated (one per live hypothesis per step)", ["model"], registry=r
+        )
+        self.step_items = Histogram(
+            "seq2serve_step_items",
+            "Items (texts, clips, images) decoded together in one decoder step",
+            ["model"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
         )
         self.step_time = Histogram(
             "seq2serve_step_seconds",
@@ -106,12 +116,17 @@ class Metrics:
         self.active_sequences.labels(model).set(rows)
         self.active_requests.labels(model).set(requests)
         self.steps.labels(model).inc()
+        self.step_items.labels(model).observe(requests)
         self.tokens.labels(model).inc(rows)
         self.step_time.labels(model).observe(seconds)
 
     @_never_raise
     def set_queue_depth(self, model: str, depth: int) -> None:
         self.queue_depth.labels(model).set(depth)
+
+    @_never_raise
+    def set_reading(self, n: int) -> None:
+        self.reading.set(n)
 
     @_never_raise
     def add_in_flight(self, endpoint: str, delta: int) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge, error_body
+from service.errors import Overloaded, PayloadTooLarge, RequestTimeout, error_body
 from service.metrics import Metrics
 from service.tasks import MODELS, TASKS
 
@@ -152,29 +152,77 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
-class InFlightLimitMiddleware:
-    """503 + Retry-After at once when more than `limit` model requests are already being handled.
+class AdmissionMiddleware:
+    """Bounds how long a request may take to arrive and how many are handled at once.
 
-    The batch queues shed load when the models are the bottleneck; this sheds it when HTTP and JSON
-    handling are (many cheap requests), before the body is even read. Probes and /metrics are exempt, so
-    an overloaded server still answers its health checks.
+    - A request's body must arrive within `read_timeout_s` of its headers; else 408 with the connection
+      closed (the header deadline is the HTTP protocol's: service/http.py), so a client that stalls an
+      upload cannot hold its connection.
+    - Requests still being read are counted apart (`seq2serve_reading_requests`): only a request whose
+      body has arrived takes one of the `limit` in-flight slots, so stalled uploads cannot take the slots
+      complete requests need. Past the limit: 503 + Retry-After, before any work. A request without a body
+      takes its slot at once. Probes and /metrics are exempt, so an overloaded server still answers them.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, read_timeout_s: float, metrics: Metrics | None = None) -> None:
+        self.app, self.limit, self.read_timeout_s, self.metrics = app, limit, read_timeout_s, metrics
         self.active = 0
+        self.reading = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             return await self.app(scope, receive, send)
-        if self.active >= self.limit:
-            message = f"this server is handling its limit of {self.limit} requests; retry shortly"
-            return await _send_error(send, 503, "overloaded", message, retry_after_s=1)
-        self.active += 1
+        headers = dict(scope.get("headers", []))
+        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        deadline = time.monotonic() + self.read_timeout_s
+        state = {"admitted": False, "reading": has_body}
+        if has_body:
+            self._count_reading(1)
+        elif self.active >= self.limit:
+            return await _send_error(send, 503, "overloaded", self._full(), retry_after_s=1)
+        else:
+            self.active += 1
+            state["admitted"] = True
+
+        async def admitting_receive() -> Message:
+            if not state["reading"]:
+                return await receive()
+            try:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                self._done_reading(state)
+                raise RequestTimeout(f"the request body did not arrive within {self.read_timeout_s:g} s") from None
+            if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
+                self._done_reading(state)
+                if msg["type"] == "http.request":
+                    self._admit()  # raises Overloaded past the limit
+                    state["admitted"] = True
+            return msg
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, admitting_receive, send)
         finally:
-            self.active -= 1
+            self._done_reading(state)
+            if state["admitted"]:
+                self.active -= 1
+
+    def _admit(self) -> None:
+        if self.active >= self.limit:
+            raise Overloaded(self._full())  # raised where the app reads the body: its error handlers answer
+        self.active += 1
+
+    def _full(self) -> str:
+        return f"this server is handling its limit of {self.limit} requests; retry shortly"
+
+    def _done_reading(self, state: dict[str, bool]) -> None:
+        if state["reading"]:
+            state["reading"] = False
+            self._count_reading(-1)
+
+    def _count_reading(self, delta: int) -> None:
+        self.reading += delta
+        if self.metrics is not None:
+            self.metrics.set_reading(self.reading)
 
 
 # Task endpoints -> the `model` label of their request metrics (service/taskspec.py TaskSpec.metrics_label).

@@ -41,9 +41,12 @@ class ServerSettings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0)  # a request still queued after this gets 504
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
     drain_timeout_s: float = Field(30.0, ge=0)  # on shutdown, wait this long for queued work
-    # Model requests handled at once (reading, queued, computing, answering); more get 503 + Retry-After
-    # before their body is read. Sheds load when HTTP itself is the bottleneck; probes are exempt.
+    # Model requests handled at once (queued, computing, answering) once their body has arrived; more get
+    # 503 + Retry-After before any work. Sheds load when HTTP itself is the bottleneck; probes are exempt.
     max_in_flight: int = Field(1024, ge=1)
+    # A request's headers and body must arrive within this many seconds, else 408 and the connection is
+    # closed; requests still arriving hold no in-flight slot (so stalled uploads cannot take them all).
+    read_timeout_s: float = Field(30.0, gt=0)
     # Optional API key: when set, every request but health checks and /metrics needs it, as
     # `Authorization: Bearer <key>` or `X-API-Key: <key>`; otherwise 401. Off (None) by default.
     api_key: SecretStr | None = None

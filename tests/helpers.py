@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,13 @@ async def until(condition: Callable[[], object], timeout_s: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.002)
+
+
+def formed_a_batch(metrics_text: str, model: str) -> bool:
+    """Whether at least one batch of `model` held more than one item (seq2serve_batch_size's histogram)."""
+    pattern = rf'seq2serve_batch_size_bucket\{{le="([\d.]+)",model="{model}"\}} ([\d.]+)'
+    counts = {float(le): float(v) for le, v in re.findall(pattern, metrics_text)}
+    return bool(counts) and counts[1.0] < counts[max(counts)]
 
 
 TINY = PointerNetConfig(d_model=32, n_heads=4, n_layers=1, d_ff=64)

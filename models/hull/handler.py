@@ -76,6 +76,12 @@ class HullHandler(Handler[HullRequest, HullItem, HullResult, HullResponse]):
         points = rng.random((20, 2))
         return HullItem(HullQuery(points.astype(np.float32), "beam", 2), points, points, 1.0)
 
+    def rows(self, item: HullItem) -> int:
+        return item.query.beam_size
+
+    def work(self, item: HullItem) -> int:
+        return item.query.beam_size * (len(item.query.points) + 1)  # at most every point, then END
+
     def predict(self, items: list[HullItem]) -> list[HullResult]:
         return search.decode(self.graph_runner(), [it.query for it in items])
 

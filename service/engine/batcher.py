@@ -2,7 +2,7 @@
 
 Invariants (each has a unit test):
 - the queue is bounded: a full queue rejects at once with QueueFull (503 + Retry-After);
-- a request whose deadline passed while queued gets DeadlineExceeded (504) and is not computed;
+- a request still queued at its deadline gets DeadlineExceeded (504) then, and is never computed;
 - a request whose caller went away (cancelled future) is dropped before compute;
 - a batch must return exactly one output per input, else all its requests fail;
 - a failing batch fails its own requests only; the loop carries on;
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,55 +35,79 @@ class _Pending(Generic[I, O]):
     future: asyncio.Future[O]
     enqueued: float  # time.monotonic()
     deadline: float
+    group: object = None  # the request it came with (its texts, clips or images are items of one group)
+    rows: int = 1  # hypothesis rows it needs at once (its beam): what the step scheduler's budget counts
+    started: bool = False  # taken for compute: its queue deadline no longer applies
 
 
 @dataclass
 class BatchSettings:
-    max_batch_size: int = 32
-    max_wait_ms: float = 5.0
-    max_queue: int = 256
+    max_batch_size: int = 32  # request batching: most items per batch
+    max_wait_ms: float = 5.0  # request batching: how long a batch waits to fill
+    max_queue: int = 256  # items waiting, at most
+    max_step_rows: int = 256  # step batching: hypothesis rows (beams of active items) per decoder step
+    max_request_share: float = 0.5  # step batching: the part of max_step_rows one request's items may hold
 
 
 class RequestQueue(Generic[I, O]):
     """What the request-level batcher and the step scheduler (scheduler.py) share: a bounded queue of
-    pending requests, each with a deadline and a future, and how requests are refused, expired or failed.
-    Subclasses set name, settings, metrics, _queue and _closing."""
+    pending items, each with a deadline and a future, and how items are refused, expired or failed.
+    Subclasses set name, settings, metrics and _closing, and say how an item waits (`_put`, `_forget`)."""
 
     name: str
     settings: BatchSettings
     metrics: Metrics | None
-    _queue: asyncio.Queue[_Pending[I, O]]
     _closing: bool
 
     @property
+    @abstractmethod
     def depth(self) -> int:
-        return self._queue.qsize()
+        """Items waiting to be taken."""
 
-    async def submit(self, item: I, timeout_s: float) -> O:
-        """Queue one item and wait for its output."""
+    @abstractmethod
+    def _put(self, pending: _Pending[I, O]) -> None:
+        """Queue it, or raise QueueFull."""
+
+    def _forget(self, pending: _Pending[I, O]) -> None:
+        """A waiting item that expired: drop it now if the queue allows, else when it is taken."""
+
+    async def submit(self, item: I, timeout_s: float, group: object = None, rows: int = 1) -> O:
+        """Queue one item and wait for its output. `group`: the request it belongs to; `rows`: the
+        hypothesis rows it needs at once."""
         if self._closing:
             raise Unavailable(f"model {self.name!r} is shutting down", retry_after_s=5)
         now = time.monotonic()
-        pending: _Pending[I, O] = _Pending(item, asyncio.get_running_loop().create_future(), now, now + timeout_s)
-        try:
-            self._queue.put_nowait(pending)
-        except asyncio.QueueFull:
-            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
+        loop = asyncio.get_running_loop()
+        pending: _Pending[I, O] = _Pending(item, loop.create_future(), now, now + timeout_s, group, rows)
+        self._put(pending)
+        # The deadline is kept while it waits, not checked only when it leaves the queue: a long batch or
+        # a busy scheduler cannot make a waiting caller's 504 late.
+        timer = loop.call_later(timeout_s, self._on_deadline, pending)
+        pending.future.add_done_callback(lambda _: timer.cancel())
         self._queued()
         self._report_depth()
-        # If the caller is cancelled (client gone), the future is cancelled too and skipped by the loop.
+        # If the caller is cancelled (client gone), the future is cancelled too and skipped when taken.
         return await pending.future
 
     def _queued(self) -> None:
         """Called after each submit: a loop that sleeps while idle wakes up here."""
 
-    def _expired(self, p: _Pending[I, O], now: float) -> bool:
-        """A request past its queue deadline gets DeadlineExceeded (504) and must not be computed."""
-        if now <= p.deadline:
-            return False
+    def _on_deadline(self, p: _Pending[I, O]) -> None:
+        """Still waiting at its deadline: DeadlineExceeded (504) now, and it is never computed."""
+        if p.started or p.future.done():
+            return
         waited = p.deadline - p.enqueued
         p.future.set_exception(DeadlineExceeded(f"request waited past its {waited:.1f}s deadline in the queue"))
         self._dropped("expired")
+        self._forget(p)
+        self._report_depth()
+
+    def _skip(self, p: _Pending[I, O]) -> bool:
+        """Taken from the queue but not to be computed: its caller went away, or it expired (already answered)."""
+        if not p.future.done():
+            return False
+        if p.future.cancelled():
+            self._dropped("cancelled")
         return True
 
     def _dropped(self, reason: str) -> None:
@@ -97,7 +122,7 @@ class RequestQueue(Generic[I, O]):
 
     def _report_depth(self) -> None:
         if self.metrics is not None:
-            self.metrics.set_queue_depth(self.name, self._queue.qsize())
+            self.metrics.set_queue_depth(self.name, self.depth)
 
 
 @dataclass
@@ -121,6 +146,16 @@ class Batcher(RequestQueue[I, O]):
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"batcher-{self.name}")
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def _put(self, pending: _Pending[I, O]) -> None:
+        try:
+            self._queue.put_nowait(pending)
+        except asyncio.QueueFull:
+            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
 
     @property
     def busy(self) -> bool:
@@ -182,14 +217,9 @@ class Batcher(RequestQueue[I, O]):
                 return
 
     def _admit(self, batch: list[_Pending[I, O]]) -> list[_Pending[I, O]]:
-        now, live = time.monotonic(), []
-        for p in batch:
-            if p.future.done():  # cancelled by a caller that went away
-                self._dropped("cancelled")
-                continue
-            if self._expired(p, now):
-                continue
-            live.append(p)
+        live = [p for p in batch if not self._skip(p)]
+        for p in live:
+            p.started = True
         return live
 
     async def _run(self, live: list[_Pending[I, O]]) -> None:

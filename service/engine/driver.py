@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from service.errors import InvalidInput
+
 if TYPE_CHECKING:  # the registry imports the tasks, whose routes import this module
     from service.engine.registry import Registry
 
@@ -29,8 +31,20 @@ async def drive(request: Request, model: str, req: Any) -> Any:
     served = registry.get(model)
     handler = served.ready_handler()
     items = await asyncio.to_thread(handler.decode, req) if handler.offload else handler.decode(req)
+    check_work(served.name, [handler.work(item) for item in items], served.settings.max_request_work)
     timeout = request.app.state.settings.request_timeout_s
-    outputs = list(await asyncio.gather(*(served.submit(item, timeout) for item in items)))
+    group = object()  # this request: its items are admitted in turn with other requests' (step batching)
+    outputs = list(await asyncio.gather(*(served.submit(item, timeout, group, handler.rows(item)) for item in items)))
     if handler.offload:
         return await asyncio.to_thread(handler.encode, req, items, outputs)
     return handler.encode(req, items, outputs)
+
+
+def check_work(model: str, work: list[int], limit: int | None) -> None:
+    """422 at once for a request that would need more decoder work than the server allows per request."""
+    if limit is not None and sum(work) > limit:
+        raise InvalidInput(
+            f"work: this request needs up to {sum(work)} decoder steps (items x beam_size x max_length), more than "
+            f"this server's limit of {limit} per request (SEQ2SERVE_{model.upper()}__MAX_REQUEST_WORK); send fewer "
+            "items, or a smaller beam_size or max_length"
+        )

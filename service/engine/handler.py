@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -49,7 +49,15 @@ class ModelSettings(BaseModel):
     worker: Literal["thread", "process"] = "thread"
     max_batch_size: int = Field(32, ge=1, le=1024)  # flush a batch at this many requests (1 = no batching)
     max_wait_ms: float = Field(5.0, ge=0, le=1000)  # ...or when the oldest request has waited this long
-    max_queue: int = Field(256, ge=1, le=100_000)  # queued requests beyond this get 503 + Retry-After
+    max_queue: int = Field(256, ge=1, le=100_000)  # queued items (texts, clips, images) beyond this get 503 + Retry-After
+    # batching=step: hypothesis rows per decoder step; each active item reserves its beam's rows
+    max_step_rows: int = Field(256, ge=1, le=65_536)
+    # batching=step: the part of max_step_rows one request's items may hold (one item always fits), so a
+    # request of many texts with a large beam cannot shut the others out
+    max_request_share: float = Field(0.5, gt=0, le=1)
+    # Decoder rows x steps one request may need at most (texts x beam_size x max_length; hull: beam_size x
+    # points); more gets 422 at once, before any work. None: no limit.
+    max_request_work: int | None = Field(50_000, ge=1)
     # Request bodies beyond this get 413, on the task's endpoint and on /v2/models/<model>/infer alike;
     # None: the server's SEQ2SERVE_MAX_BODY_BYTES. Models that take files (audio, images) set their own.
     max_body_bytes: int | None = Field(None, ge=1024)
@@ -106,6 +114,14 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
     @abstractmethod
     def example(self) -> Item: ...
 
+    def rows(self, item: Item) -> int:
+        """Hypothesis rows the item decodes at once (its beam): what a step budget reserves for it."""
+        return 1
+
+    def work(self, item: Item) -> int:
+        """Decoder rows x steps the item may take at most: what `max_request_work` limits."""
+        return 1
+
     @abstractmethod
     def v2_request(self, tensors: dict[str, np.ndarray]) -> Req:
         """The task's request from the v2 input tensors (each as declared in `v2_inputs`)."""
@@ -115,25 +131,44 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
         """The v2 output tensors (as declared in `v2_outputs`) of a response."""
 
 
-class BeamSearchHandler(Handler[Req, Item, list[Hypothesis], Resp]):
+class Search(Protocol):
+    beam_size: int
+    max_length: int  # output tokens, </s> excluded
+
+
+class Searched(Protocol):
+    @property
+    def query(self) -> Search: ...
+
+
+SearchedItem = TypeVar("SearchedItem", bound=Searched)
+
+
+class BeamSearchHandler(Handler[Req, SearchedItem, list[Hypothesis], Resp]):
     """The attention decoders (translate, speech, captions): one shared beam search, step-level batching
     through models.beam. Subclasses say how their items become encoder outputs and queries."""
+
+    def rows(self, item: SearchedItem) -> int:
+        return item.query.beam_size
+
+    def work(self, item: SearchedItem) -> int:
+        return item.query.beam_size * (item.query.max_length + 1)  # + 1: the step that writes </s>
 
     @property
     @abstractmethod
     def vocab_size(self) -> int: ...
 
     @abstractmethod
-    def encoded(self, items: list[Item]) -> tuple[Encoded, list[SearchQuery]]:
+    def encoded(self, items: list[SearchedItem]) -> tuple[Encoded, list[SearchQuery]]:
         """Run the encoder over a batch of items: its outputs and one search query per item."""
 
-    def predict(self, items: list[Item]) -> list[list[Hypothesis]]:
+    def predict(self, items: list[SearchedItem]) -> list[list[Hypothesis]]:
         """Request-level batching: the batch's searches run to the end together (models.beam.beam_search)."""
         decodings = self.start_decodings(items)
         self.step_batch().run(decodings)
         return [d.result() for d in decodings]
 
-    def start_decodings(self, items: list[Item]) -> list[Decoding]:
+    def start_decodings(self, items: list[SearchedItem]) -> list[Decoding]:
         return start_decodings(*self.encoded(items))
 
     def step_batch(self) -> StepBatch:

@@ -48,10 +48,10 @@ class ServedModel(Generic[Req, Item, Out, Resp]):
             raise Unavailable(f"model {self.name!r} is not ready ({self.status})", retry_after_s=5)
         return self.handler
 
-    async def submit(self, item: Item, timeout_s: float) -> Out:
+    async def submit(self, item: Item, timeout_s: float, group: object = None, rows: int = 1) -> Out:
         self.ready_handler()
         assert self.batcher is not None
-        return await self.batcher.submit(item, timeout_s)
+        return await self.batcher.submit(item, timeout_s, group, rows)
 
 
 def runtime_options(s: ServerSettings) -> RuntimeOptions:
@@ -135,4 +135,4 @@ def _device(handler: Handler[Any, Any, Any, Any]) -> str:
 
 
 def _batch_settings(ms: ModelSettings) -> BatchSettings:
-    return BatchSettings(ms.max_batch_size, ms.max_wait_ms, ms.max_queue)
+    return BatchSettings(ms.max_batch_size, ms.max_wait_ms, ms.max_queue, ms.max_step_rows, ms.max_request_share)

@@ -2,16 +2,19 @@
 
 Request-level batching (batcher.py) decodes a batch to its end, so a short request waits for the
 longest one in its batch and new requests wait for the whole batch. Here every iteration:
-1. admits the requests queued since the last step (up to `max_batch_size` active requests): one
-   encoder call for all of them, each becoming a decoding (`models.beam.Decoding`, or
+1. admits waiting items (a request's texts, clips or images are items of one group) while the step's
+   budget of hypothesis rows allows (`max_step_rows`; an item reserves its beam's rows), the oldest
+   request first and one item per request per round (round robin), and no request holding more than
+   `max_request_share` of the budget, so one large request cannot shut the others out; one encoder call
+   for all admitted items, each becoming a decoding (`models.beam.Decoding`, or
    `models.hull.search.HullDecoding` for the pointer network);
-2. runs one decoder step for every live hypothesis of every active request (the handler's
-   `step_batch()`: `models.beam.StepBatch` or `models.hull.search.HullStepBatch`);
-3. answers the requests whose search finished, at once.
-A request's result does not depend on what it was batched with (tested against unbatched decoding).
+2. runs one decoder step for every live hypothesis of every active item (the handler's `step_batch()`:
+   `models.beam.StepBatch` or `models.hull.search.HullStepBatch`);
+3. answers the items whose search finished, at once.
+An item's result does not depend on what it was batched with (tested against unbatched decoding).
 
-It keeps the batcher's contract: bounded queue (503), queue deadline (504), cancelled callers dropped
-(also mid-decoding), failures confined to the requests involved, and draining on stop().
+It keeps the batcher's contract: bounded queue (503), queue deadline (504 at the deadline), cancelled
+callers dropped (also mid-decoding), failures confined to the items involved, and draining on stop().
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +31,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from models.stepping import ActiveDecodings
 from service.engine.batcher import BatchSettings, RequestQueue, _Pending
-from service.errors import InferenceFailed, ServiceError, Unavailable
+from service.errors import InferenceFailed, QueueFull, ServiceError, Unavailable
 from service.metrics import Metrics
 
 log = logging.getLogger("seq2serve")
@@ -67,10 +71,14 @@ class Steppable(Protocol[I, O]):
 class StepScheduler(RequestQueue[I, O]):
     name: str
     handler: Steppable[I, O]
-    settings: BatchSettings  # max_batch_size = most active requests; max_wait_ms is not used
+    settings: BatchSettings  # max_step_rows, max_request_share, max_queue (max_batch_size and max_wait_ms: unused)
     metrics: Metrics | None = None
-    _queue: asyncio.Queue[_Pending[I, O]] = field(init=False)
+    _waiting: OrderedDict[object, deque[_Pending[I, O]]] = field(
+        default_factory=OrderedDict, init=False
+    )  # by request, oldest first
+    _n_waiting: int = field(default=0, init=False)
     _active: dict[int, tuple[_Pending[I, O], Decodable[O]]] = field(default_factory=dict, init=False)
+    _held: dict[object, int] = field(default_factory=dict, init=False)  # rows reserved by each request's active items
     _batch: ActiveDecodings[Any] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
@@ -78,9 +86,9 @@ class StepScheduler(RequestQueue[I, O]):
     _executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.settings.max_batch_size < 1 or self.settings.max_queue < 1:
-            raise ValueError(f"invalid batch settings for {self.name}: {self.settings}")
-        self._queue = asyncio.Queue(self.settings.max_queue)
+        s = self.settings
+        if s.max_step_rows < 1 or s.max_queue < 1 or not 0 < s.max_request_share <= 1:
+            raise ValueError(f"invalid batch settings for {self.name}: {s}")
         self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steps-{self.name}")
 
@@ -91,6 +99,29 @@ class StepScheduler(RequestQueue[I, O]):
     def busy(self) -> bool:
         return bool(self._active)
 
+    @property
+    def depth(self) -> int:
+        return self._n_waiting
+
+    @property
+    def reserved(self) -> int:
+        """Rows reserved by the active items (each its beam): what the step budget is spent on."""
+        return sum(self._held.values())
+
+    def _put(self, pending: _Pending[I, O]) -> None:
+        if self._n_waiting >= self.settings.max_queue:
+            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later")
+        self._waiting.setdefault(pending.group, deque()).append(pending)
+        self._n_waiting += 1
+
+    def _forget(self, pending: _Pending[I, O]) -> None:
+        queue = self._waiting.get(pending.group)
+        if queue is not None and pending in queue:
+            queue.remove(pending)
+            self._n_waiting -= 1
+            if not queue:
+                del self._waiting[pending.group]
+
     def _queued(self) -> None:
         self._wake.set()
 
@@ -98,32 +129,30 @@ class StepScheduler(RequestQueue[I, O]):
         """Refuse new work, finish active and queued requests (up to the timeout), then end the loop."""
         self._closing = True
         deadline = time.monotonic() + drain_timeout_s
-        while (self._active or not self._queue.empty()) and time.monotonic() < deadline:
+        while (self._active or self._n_waiting) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         gone = Unavailable(f"model {self.name!r} shut down before this request finished")
-        self._fail([p for p, _ in self._active.values()], gone)
-        self._active.clear()
-        while not self._queue.empty():
-            self._fail([self._queue.get_nowait()], gone)
+        self._fail_active(gone)
+        self._fail([p for queue in self._waiting.values() for p in queue], gone)
+        self._waiting.clear()
+        self._n_waiting = 0
         self._executor.shutdown(wait=False)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._active and self._queue.empty():
+            if not self._active and not self._n_waiting:
                 self._wake.clear()
                 await self._wake.wait()
             try:
                 await asyncio.shield(self._iteration(loop))
             except Exception:  # a bug here must not end the loop and leave every later caller hanging
                 log.exception("scheduler %s: unexpected error", self.name)
-                self._fail([p for p, _ in self._active.values()], InferenceFailed(f"model {self.name!r} failed"))
-                self._active.clear()
-                self._batch = None
+                self._fail_active(InferenceFailed(f"model {self.name!r} failed"))
 
     async def _iteration(self, loop: asyncio.AbstractEventLoop) -> None:
         new = self._take()
@@ -137,35 +166,60 @@ class StepScheduler(RequestQueue[I, O]):
             finished = await loop.run_in_executor(self._executor, self._batch.step)
         except Exception:
             log.exception("decode step failed for model %s (%d requests)", self.name, len(self._active))
-            self._fail(
-                [p for p, _ in self._active.values()], InferenceFailed(f"model {self.name!r} failed to compute this request")
-            )
-            self._active.clear()
-            self._batch = None
+            self._fail_active(InferenceFailed(f"model {self.name!r} failed to compute this request"))
             return
         if self.metrics is not None:
             self.metrics.observe_step(self.name, rows, len(self._active), time.monotonic() - started)
         for d in finished:
             pending, _ = self._active.pop(id(d))
+            self._release(pending)
             if not pending.future.done():
                 pending.future.set_result(d.result())
 
+    def _fail_active(self, exc: Exception) -> None:
+        self._fail([p for p, _ in self._active.values()], exc)
+        self._active.clear()
+        self._held.clear()
+        self._batch = None
+
     def _take(self) -> list[_Pending[I, O]]:
-        """Queued requests that fit (active + new <= max_batch_size), minus expired and cancelled ones."""
-        room = self.settings.max_batch_size - len(self._active)
+        """Waiting items that fit this step's row budget: round robin over requests, oldest first, one item
+        per request per round; a request holds at most its share of the budget (but may always have one
+        item in flight). Cancelled items are dropped here; expired ones were answered at their deadline."""
+        budget = self.settings.max_step_rows - self.reserved
+        share = self.settings.max_step_rows * self.settings.max_request_share
         taken: list[_Pending[I, O]] = []
-        now = time.monotonic()
-        while room > 0 and not self._queue.empty():
-            p = self._queue.get_nowait()
-            if p.future.done():  # cancelled by a caller that went away
-                self._dropped("cancelled")
-                continue
-            if self._expired(p, now):
-                continue
-            taken.append(p)
-            room -= 1
+        progress = True
+        while progress and self._waiting:
+            progress = False
+            for group in list(self._waiting):
+                queue = self._waiting[group]
+                while queue and self._skip(queue[0]):  # dropped by its caller, or already answered
+                    queue.popleft()
+                    self._n_waiting -= 1
+                if queue:
+                    held = self._held.get(group, 0)
+                    p = queue[0]
+                    if p.rows <= budget and (held == 0 or held + p.rows <= share):
+                        queue.popleft()
+                        self._n_waiting -= 1
+                        p.started = True
+                        self._held[group] = held + p.rows
+                        budget -= p.rows
+                        taken.append(p)
+                        progress = True
+                if not queue:
+                    del self._waiting[group]
         self._report_depth()
         return taken
+
+    def _release(self, p: _Pending[I, O]) -> None:
+        """An active item finished or was dropped: its rows go back to the budget."""
+        held = self._held.get(p.group, 0) - p.rows
+        if held > 0:
+            self._held[p.group] = held
+        else:
+            self._held.pop(p.group, None)
 
     async def _admit(self, loop: asyncio.AbstractEventLoop, new: list[_Pending[I, O]]) -> None:
         started = time.monotonic()
@@ -180,6 +234,10 @@ class StepScheduler(RequestQueue[I, O]):
             log.exception("encoding %d requests failed for model %s", len(new), self.name)
             self._fail(new, InferenceFailed(f"model {self.name!r} failed to compute this request"))
             return
+        finally:
+            for p in new:
+                if p.future.done():  # failed above: its rows are free again
+                    self._release(p)
         if self.metrics is not None:
             self.metrics.observe_batch(self.name, len(new), [started - p.enqueued for p in new], time.monotonic() - started)
         if self._batch is None:
@@ -187,6 +245,7 @@ class StepScheduler(RequestQueue[I, O]):
         self._batch.add(decodings)
         for p, d in zip(new, decodings, strict=True):
             if d.finished:  # nothing to decode (cannot happen with max_length >= 1, but never hang a caller)
+                self._release(p)
                 p.future.set_result(d.result())
             else:
                 self._active[id(d)] = (p, d)
@@ -197,5 +256,6 @@ class StepScheduler(RequestQueue[I, O]):
             if p.future.done():
                 self._dropped("cancelled")
                 del self._active[key]
+                self._release(p)
                 if self._batch is not None:
                     self._batch.remove(d)

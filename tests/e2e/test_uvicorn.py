@@ -64,15 +64,18 @@ async def test_sigterm_drains_in_flight_requests(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
         inflight = [asyncio.create_task(c.post("/hull", json=body(s))) for s in range(24)]
         deadline = time.monotonic() + 10
-        while await in_flight(c) < 8 and time.monotonic() < deadline:  # wait until the server holds work
+        while (held := await in_flight(c)) < 8 and time.monotonic() < deadline:  # wait until the server holds work
             await asyncio.sleep(0.01)
+        assert held >= 8, "the requests never got in flight: SIGTERM would find an idle server"
         proc.send_signal(signal.SIGTERM)
         results = await asyncio.gather(*inflight, return_exceptions=True)
     answered = [r for r in results if isinstance(r, httpx.Response)]
     # A request that had not connected before SIGTERM may be refused; one that had must not be dropped.
     refused = [r for r in results if isinstance(r, httpx.ConnectError)]
     assert len(answered) + len(refused) == len(results), [type(r).__name__ for r in results]
-    assert len(answered) >= 8 and all(r.status_code == 200 for r in answered), [r.status_code for r in answered]
+    # Every request the server held when SIGTERM came was answered, and answered in full.
+    assert len(answered) >= held and all(r.status_code == 200 for r in answered), [r.status_code for r in answered]
+    assert all(len(r.json()["hull"]) >= 3 for r in answered)
     # uvicorn re-raises the captured SIGTERM after a clean shutdown, so -15 is the normal exit here.
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     assert "batchers drained and stopped" in server.log.read_text()

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from service.app import create_app
+from tests.helpers import formed_a_batch
 from tests.integration.conftest import make_settings, running_client
 
 
@@ -90,6 +91,7 @@ async def test_batched_equals_single(cclient: httpx.AsyncClient) -> None:
     together = [r.json()["captions"][0] for r in await asyncio.gather(*(upload(cclient, im, beam_size=2) for im in images))]
     assert [c["text"] for c in together] == [c["text"] for c in single]
     assert [c["log_prob"] for c in together] == pytest.approx([c["log_prob"] for c in single], abs=1e-4)
+    assert formed_a_batch((await cclient.get("/metrics")).text, "caption_photo")  # "together" did batch
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from service.app import create_app
+from tests.helpers import formed_a_batch
 from tests.integration.conftest import make_settings, running_client
 
 
@@ -65,6 +66,7 @@ async def test_batched_equals_single(tclient: httpx.AsyncClient) -> None:
     assert [b["tree_ptb"] for b in together] == [b["tree_ptb"] for b in single]
     for a, b in zip(together, single, strict=True):
         assert a["probs"] == pytest.approx(b["probs"], abs=1e-4)
+    assert formed_a_batch((await tclient.get("/metrics")).text, "sentiment")  # "together" did batch
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pytest
 
 from models.speech.audio import wav_bytes
 from service.app import create_app
+from tests.helpers import formed_a_batch
 from tests.integration.conftest import make_settings, running_client
 
 
@@ -63,6 +64,7 @@ async def test_batched_equals_single_for_different_lengths(sclient: httpx.AsyncC
     # Same transcripts; scores agree to float32 noise (a padded batch sums in another order).
     assert [t["text"] for t in together] == [t["text"] for t in single]
     assert [t["log_prob"] for t in together] == pytest.approx([t["log_prob"] for t in single], abs=1e-4)
+    assert formed_a_batch((await sclient.get("/metrics")).text, "speech")  # "together" did batch
 
 
 @pytest.mark.parametrize(

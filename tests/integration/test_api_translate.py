@@ -79,3 +79,18 @@ async def test_listed_in_models_and_can_be_turned_off(tclient: httpx.AsyncClient
     async for c in running_client(create_app(make_settings(artifacts_dir))):
         r = await c.post("/translate", json={"text": "ein mann"})
         assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+async def test_a_request_over_the_work_limit_is_refused_at_once_on_both_protocols(artifacts_dir: Path) -> None:
+    settings = make_settings(artifacts_dir, translate={"enabled": True, "max_request_work": 2000})
+    app = create_app(settings)
+    async for c in running_client(app):
+        texts = ["ein mann fährt fahrrad ."] * 4  # 4 texts x beam 16 x (20 + 1) steps = 1,344: allowed
+        assert (await c.post("/translate", json={"text": texts, "beam_size": 16, "max_length": 20})).status_code == 200
+        r = await c.post("/translate", json={"text": texts * 2, "beam_size": 16, "max_length": 20})  # 2,688
+        assert r.status_code == 422
+        message = r.json()["error"]["message"]
+        assert "2688" in message and "2000" in message and "SEQ2SERVE_TRANSLATE__MAX_REQUEST_WORK" in message
+        v2 = {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [30], "data": ["ein mann fährt fahrrad ."] * 30}]}
+        r = await c.post("/v2/models/translate/infer", json=v2)  # 30 x beam 5 x (2 x 5 + 10 + 1) = 3,150
+        assert r.status_code == 422 and "MAX_REQUEST_WORK" in r.json()["error"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,10 @@ async def test_step_batching_answers_like_request_batching(
         scores = lambda body: [t["log_prob"] for r in body["results"] for t in r["translations"]]  # noqa: E731
         assert scores(a) == pytest.approx(scores(b), abs=1e-4)
     metrics = (await step_client.get("/metrics")).text
-    assert 'seq2serve_decode_steps_total{model="translate"}' in metrics
+    for model in ("translate", "speech", "caption_photo", "hull"):  # steps were shared by several items
+        counts = {float(le): float(v) for le, v in
+                  re.findall(rf'seq2serve_step_items_bucket\{{le="([\d.]+)",model="{model}"\}} ([\d.]+)', metrics)}  # fmt: skip
+        assert counts[1.0] < counts[1024.0], model
     assert 'seq2serve_generated_tokens_total{model="speech"}' in metrics
 
 

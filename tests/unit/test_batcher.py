@@ -103,6 +103,21 @@ async def test_request_past_its_deadline_in_the_queue_gets_504_and_is_not_comput
     await b.stop()
 
 
+async def test_the_504_comes_at_the_deadline_not_when_the_batch_ahead_ends() -> None:
+    model = FakeModel(delay_s=1.5)
+    b = await started(model, max_batch_size=1, max_wait_ms=0)
+    slow = asyncio.create_task(b.submit(0, 5))
+    await until(lambda: model.batches)
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        await b.submit(1, 0.1)
+    assert time.monotonic() - t0 < 0.6  # the batch ahead of it still runs for ~1.4 s
+    assert not slow.done()
+    await slow
+    assert [1] not in model.batches and dropped(b, "expired") == 1  # counted once, never computed
+    await b.stop()
+
+
 async def test_failing_batch_fails_only_its_own_requests() -> None:
     model = FakeModel(fail_on=lambda items: 13 in items)
     b = await started(model, max_batch_size=4, max_wait_ms=50)

@@ -12,7 +12,8 @@ from models.beam import Decoding, Encoded, SearchQuery, StepBatch, start_decodin
 from models.tokens import EOS_ID
 from service.engine.batcher import BatchSettings
 from service.engine.scheduler import StepScheduler
-from service.errors import QueueFull, Unavailable
+from service.errors import DeadlineExceeded, QueueFull, Unavailable
+from service.metrics import Metrics
 from tests.helpers import until
 
 VOCAB = 6
@@ -50,9 +51,10 @@ class FakeHandler:
         return start_decodings(enc, [SearchQuery(beam_size=1, max_length=50) for _ in items])
 
 
-def scheduler(max_active: int = 8, max_queue: int = 16) -> tuple[StepScheduler, FakeHandler]:
+def scheduler(max_rows: int = 8, max_queue: int = 16, share: float = 1.0) -> tuple[StepScheduler, FakeHandler]:
     handler = FakeHandler()
-    s = StepScheduler("fake", handler, BatchSettings(max_batch_size=max_active, max_queue=max_queue))
+    settings = BatchSettings(max_queue=max_queue, max_step_rows=max_rows, max_request_share=share)
+    s = StepScheduler("fake", handler, settings, Metrics())
     s.start()
     return s, handler
 
@@ -79,7 +81,7 @@ async def test_a_short_request_admitted_later_finishes_before_a_long_one() -> No
 
 
 async def test_full_queue_is_refused_and_stop_drains() -> None:
-    s, handler = scheduler(max_active=1, max_queue=2)
+    s, handler = scheduler(max_rows=1, max_queue=2)
     handler.graph.gate.clear()  # hold the first step: one request active, the next two queue up
     first = asyncio.create_task(s.submit(5, timeout_s=5))
     await until(lambda: handler.graph.steps == 0 and s.busy)
@@ -103,4 +105,78 @@ async def test_a_cancelled_caller_frees_its_rows_mid_decoding() -> None:
     steps = handler.graph.steps
     await asyncio.sleep(0.05)
     assert handler.graph.steps == steps < 40  # no more steps for a request nobody waits for
+    await s.stop()
+
+
+def dropped(s: StepScheduler, reason: str) -> float:
+    assert s.metrics is not None
+    value = s.metrics.registry.get_sample_value("seq2serve_dropped_requests_total", {"model": s.name, "reason": reason})
+    return value or 0.0
+
+
+async def test_a_large_request_cannot_shut_small_ones_out() -> None:
+    """A request of 8 long items (4 rows each) and, after it, small requests: the large one holds at most
+    half the 16-row budget, so each small one is admitted at the next step and answered long before it."""
+    s, handler = scheduler(max_rows=16, share=0.5)
+    large, held = object(), []
+    big = [asyncio.create_task(s.submit(40, 10, large, rows=4)) for _ in range(8)]
+    await until(lambda: handler.graph.steps >= 2)
+    smalls = []
+    for k in range(3):
+        smalls.append(asyncio.create_task(s.submit(3, 10, object(), rows=4)))
+        while not smalls[-1].done():
+            held.append(s._held.get(large, 0))
+            await asyncio.sleep(0.001)
+        assert not any(t.done() for t in big), f"small request {k} waited for the large one"
+    await asyncio.gather(*big)
+    assert max(held) <= 8  # never more than its share
+    await s.stop()
+
+
+async def test_items_of_requests_are_admitted_round_robin_oldest_first() -> None:
+    s, handler = scheduler(max_rows=2)
+    handler.graph.gate.clear()  # hold the first step while both requests queue up
+    a, b = object(), object()
+    first = [asyncio.create_task(s.submit(3, 5, a)) for _ in range(3)]
+    await until(lambda: s.busy)
+    second = [asyncio.create_task(s.submit(3, 5, b)) for _ in range(2)]
+    await until(lambda: s.depth == 3)  # a's first two items fill the 2-row budget
+    finished: list[str] = []
+    for name, tasks in (("a", first), ("b", second)):
+        for t in tasks:
+            t.add_done_callback(lambda _, n=name: finished.append(n))
+    handler.graph.gate.set()
+    await asyncio.gather(*first, *second)
+    # a's first two items ran first (both admitted at once); then one item of each request in turn.
+    assert finished[:2] == ["a", "a"] and sorted(finished[2:4]) == ["a", "b"] and finished[4] == "b"
+    await s.stop()
+
+
+async def test_a_waiting_item_gets_504_at_its_deadline() -> None:
+    s, handler = scheduler(max_rows=1)
+    handler.graph.gate.clear()
+    first = asyncio.create_task(s.submit(5, 5))
+    await until(lambda: s.busy)
+    t0 = asyncio.get_running_loop().time()
+    with pytest.raises(DeadlineExceeded):
+        await s.submit(3, 0.1)
+    assert asyncio.get_running_loop().time() - t0 < 0.5  # the active item is still held at its first step
+    assert s.depth == 0 and dropped(s, "expired") == 1
+    handler.graph.gate.set()
+    await first
+    await s.stop()
+
+
+async def test_a_cancelled_waiting_item_is_never_decoded() -> None:
+    s, handler = scheduler(max_rows=1)
+    handler.graph.gate.clear()
+    first = asyncio.create_task(s.submit(5, 5))
+    await until(lambda: s.busy)
+    waiting = asyncio.create_task(s.submit(30, 5))
+    await until(lambda: s.depth == 1)
+    waiting.cancel()
+    handler.graph.gate.set()
+    await first
+    await until(lambda: not s.busy)
+    assert handler.graph.steps < 30 and dropped(s, "cancelled") == 1
     await s.stop()
