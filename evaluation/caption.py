@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.precision import compare_precisions
 from models.caption.export import CARD, ROOT, export_kind
 from models.caption.images import load_image_file
 from models.caption.search import CaptionQuery, decode
@@ -204,8 +205,29 @@ def main() -> None:
             ablation_dir = Path("build/ablation/caption_grounded")
             export_kind("grounded", ablation_dir, ABLATION)
             card["grounded"]["ablation"] = evaluate_grounded(ablation_dir) | {"reg": trained_reg(ABLATION)}
+    for kind in kinds:
+        card[kind]["precision"] = compare_precisions(f"caption_{kind}", args.artifacts / f"caption_{kind}",
+                                                     lambda h, k=kind: int8_measure(h, k, args.data_dir))  # fmt: skip
     CARD.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {CARD}")
+
+
+def int8_measure(handler: Any, kind: str, data_dir: Path) -> dict[str, Any]:
+    """Beam 3, the served search: photo dev BLEU-4 and CIDEr-D; grounded eval scenes exact match."""
+    graphs, vocab = handler.graph_runner(), handler.meta["vocab"]
+    if kind == "photo":
+        data = PhotoData.flickr8k_mini(data_dir)
+        names, caps = data.split("dev")
+        refs = [[" ".join(tokenize(c)) for c in caps[n]] for n in names]
+        images = [load_image_file(str(data.images / n), handler.meta["image_size"]) for n in names]
+        hyps = [text(h, vocab) for h in captions(graphs, vocab, images, 3, 0.0)]
+        return {"dev_beam3_bleu4": bleu(hyps, refs, 4), "dev_beam3_cider_d": cider_d(hyps, refs)}
+    scenes = [make_scene(EVAL_SEED, k, "eval") for k in range(EVAL_SCENES)]
+    hyps = [
+        text(h, vocab) for h in captions(graphs, vocab, [s.image.transpose(2, 0, 1).astype(np.float32) for s in scenes], 3, 0.0)
+    ]
+    exact = np.mean([h == " ".join(tokenize(s.caption)) for h, s in zip(hyps, scenes, strict=True)])
+    return {"eval_beam3_exact_match": round(100 * float(exact), 2)}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.precision import compare_precisions
 from models.hull.geometry import convex_hull, is_simple_polygon, polygon_area, rotate_to_lowest
 from models.hull.handler import HullHandler
 from models.hull.search import HullQuery, HullResult, Mode, decode
@@ -57,6 +58,13 @@ def evaluate_set(handler: HullHandler, points: np.ndarray, mode: Mode, beam: int
     }
 
 
+def int8_measure(handler: Any) -> dict[str, Any]:
+    """What the int8 row compares: n = 50, greedy and constrained beam search (the card's headline rows)."""
+    points = eval_set(50, SIZES.get(50, 500), SEED)
+    return {f"n50_{label}_accuracy": round(evaluate_set(handler, points, mode, beam)["accuracy"], 4)
+            for label, mode, beam in SEARCHES if label in ("greedy", "constrained4")}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--artifacts", type=Path, default=Path("build/models/hull"))
@@ -77,7 +85,7 @@ def main() -> None:
             print(f"| {n} | {len(points)} | {label} | {m['accuracy']:.1%} | {m['area']:.2%} | {m['fail']:.1%} | "
                   f"{time.time() - t0:.0f} |", flush=True)  # fmt: skip
     card = {"task": "planar convex hull", "eval_seed": SEED, "checkpoint_sha256": handler.meta.get("checkpoint_sha256"),
-            "metrics": table}  # fmt: skip
+            "metrics": table, "precision": compare_precisions("hull", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.card}")
 

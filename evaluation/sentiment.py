@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.precision import compare_precisions
 from models.sentiment.export import CARD
+from models.sentiment.handler import SentimentItem
 from models.sentiment.infer import label_trees, parse_splits
 from models.sentiment.structure import bracket_f1, gold_spans, spans_of, tree_from_splits
 from models.sentiment.training.data import node_labels, read_split
@@ -64,9 +66,23 @@ def main() -> None:
     on_parsed = {"fine_root": roots["fine_root"], "binary_root": roots["binary_root"]}
     parser = bracket_f1(parsed_spans, [gold_spans(t) for t in dev])
     print(f"parsed text: {json.dumps(on_parsed)}; parser {json.dumps(parser)} ({time.time() - t0:.0f}s)", flush=True)
+
+    def int8_measure(h: Any) -> dict[str, Any]:  # roots on gold trees, and on plain text as the server parses it
+        out: dict[str, Any] = {}
+        for name in ("gold_trees", "parsed_text"):
+            roots: list[np.ndarray] = []
+            for i in range(0, len(dev), CHUNK):
+                items = [SentimentItem(t.leaves(), h.vocab.ids(t.leaves()), h.parser_vocab.ids(t.leaves()),
+                                       t if name == "gold_trees" else None) for t in dev[i : i + CHUNK]]  # fmt: skip
+                roots += [p[-1:] for _, p in h.predict(items)]
+            acc = accuracies(roots, [[g[-1]] for g in gold])
+            out[f"{name}_fine_root"], out[f"{name}_binary_root"] = acc["fine_root"], acc["binary_root"]
+        return out
+
     card: dict[str, Any] = {"split": "SST dev", "sentences": len(dev), "phrases": int(sum(len(g) for g in gold)),
                             "gold_trees": on_gold, "parsed_text": on_parsed, "parser_bracket_f1": parser,
-                            "published": PUBLISHED}  # fmt: skip
+                            "published": PUBLISHED,
+                            "precision": compare_precisions("sentiment", args.artifacts, int8_measure)}  # fmt: skip
     CARD.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {CARD}")
 

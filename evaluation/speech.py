@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.precision import compare_precisions
 from models.speech.audio import wav_bytes
 from models.speech.features import SAMPLE_RATE
 from models.speech.handler import SpeechHandler
@@ -83,8 +84,9 @@ def main() -> None:
             print(f"{text!r} ({voice}) -> {got!r}")
         return
     metrics: dict[str, Any] = {}
+    sets = dev_sets(args.data_dir or default_data_dir())
     print("| dev set | search | CER % | utterance accuracy % | n | seconds |\n|---|---|---|---|---|---|")
-    for name, (audio, refs) in dev_sets(args.data_dir or default_data_dir()).items():
+    for name, (audio, refs) in sets.items():
         for beam in (int(b) for b in args.beams.split(",")):
             t0 = time.time()
             hyps = transcribe_all(handler, audio, beam)
@@ -98,7 +100,14 @@ def main() -> None:
                 metrics[f"{name}_{kind}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(r)}
                 print(f"| {name}: {kind} | {search} | {c:.2f} | {acc:.2f} | {len(r)} | |", flush=True)
     sha = read_meta(args.artifacts).get("checkpoint_sha256")
-    card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics}
+
+    def int8_measure(h: Any) -> dict[str, Any]:  # greedy, the served search, on both dev sets
+        return {
+            f"{name}_greedy_cer": round(100 * cer(transcribe_all(h, audio, 1), refs), 2) for name, (audio, refs) in sets.items()
+        }
+
+    card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics,
+            "precision": compare_precisions("speech", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.card}")
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import sacrebleu
 
+from evaluation.precision import compare_precisions
 from models.training.paths import default_data_dir
 from models.translate.handler import TranslateHandler
 from models.translate.schemas import TranslateRequest
@@ -137,8 +138,19 @@ def main() -> None:
                                           "unseen_found": found, "unseen_total": total}  # fmt: skip
             row = f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {found}/{total} | {time.time() - t0:.0f} |"
             print(row, flush=True)
+
+    def int8_measure(h: Any) -> dict[str, Any]:  # the served search (beam 5, alpha 0.4): chosen on val, test2016 reported
+        out = {}
+        for split in ("val", "test2016"):
+            src, refs = read_split(data_dir, split)
+            hyps = [detokenize(t, "en") for t in translate_all(h, src, SEARCHES["beam5_a0.4"])]
+            bleu, chrf = sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
+            out |= {f"{split}_bleu": round(bleu, 2), f"{split}_chrf": round(chrf, 2)}
+        return out
+
     card = {"task": "German->English (Multi30k task 1)", "sacrebleu_signature": signature,
-            "checkpoint_sha256": read_meta(args.artifacts).get("checkpoint_sha256"), "metrics": metrics}  # fmt: skip
+            "checkpoint_sha256": read_meta(args.artifacts).get("checkpoint_sha256"), "metrics": metrics,
+            "precision": compare_precisions("translate", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"sacreBLEU signature: {signature}\nwrote {args.card}")
 

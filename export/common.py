@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,20 @@ def verify(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> float:
     return worst
 
 
+def export_int8(spec: GraphSpec, out_dir: Path, batch: int, length: int) -> float:
+    """<name>.int8.onnx: ONNX Runtime's dynamic quantization of the graph (int8 weights; activations
+    quantized per call), served with SEQ2SERVE_<MODEL>__PRECISION=int8. Returns its max abs difference from
+    the float32 graph at (batch, length): a measure, not a check (quality is measured by `make eval`)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source, path = out_dir / f"{spec.name}.onnx", out_dir / f"{spec.name}.int8.onnx"
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its advice on pre-processing
+    quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    feeds = {n: t.numpy() for n, t in zip(spec.inputs, spec.make_inputs(batch, length), strict=True)}
+    fp32, int8 = (ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]).run(None, feeds) for f in (source, path))
+    return max((float(np.max(np.abs(a - b))) if a.size else 0.0) for a, b in zip(fp32, int8, strict=True))
+
+
 def export_graphs(
     specs: list[GraphSpec], out_dir: Path, meta: dict[str, Any], example: tuple[int, int], check: tuple[int, int]
 ) -> dict[str, Any]:
@@ -132,8 +147,10 @@ def export_graphs(
         export_onnx(spec, out_dir, *example)
         export_torchscript(spec, out_dir, *example)
         diff = verify(spec, out_dir, *check)
-        graphs[spec.name] = {"inputs": spec.inputs, "outputs": spec.outputs, "max_abs_diff": diff, "checked_at": list(check)}
-        print(f"  {spec.name}: verified at batch={check[0]} length={check[1]}, max |diff| {diff:.1e}")
+        int8_diff = export_int8(spec, out_dir, *check)
+        graphs[spec.name] = {"inputs": spec.inputs, "outputs": spec.outputs, "max_abs_diff": diff, "checked_at": list(check),
+                             "int8_max_abs_diff": int8_diff}  # fmt: skip
+        print(f"  {spec.name}: verified at batch={check[0]} length={check[1]}, max |diff| {diff:.1e} (int8: {int8_diff:.1e})")
     meta = {**meta, "graphs": graphs}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2))
     return meta

@@ -41,6 +41,8 @@ class ModelSettings(BaseModel):
 
     enabled: bool = True  # load and serve this model
     runtime: Literal["onnx", "torchscript"] = "onnx"  # graph runtime: ONNX Runtime or TorchScript
+    # fp32, or int8: ONNX Runtime's dynamically quantized graphs (runtime=onnx); quality change in each model card
+    precision: Literal["fp32", "int8"] = "fp32"
     # request: batch whole requests (dynamic batcher); step: batch decoder steps, admitting and retiring
     # requests between steps (the decoders: translate, speech, caption models, hull)
     batching: Literal["request", "step"] = "request"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -58,13 +58,21 @@ def runtime_options(s: ServerSettings) -> RuntimeOptions:
     return RuntimeOptions(s.device, s.ort_intra_op_threads, s.ort_inter_op_threads, s.ort_allow_spinning, s.torch_threads)
 
 
-def loaded_handler(name: str, model_dir: Path, settings: ModelSettings | None = None, runtime: str = "onnx",
-                   options: RuntimeOptions | None = None) -> Handler[Any, Any, Any, Any]:  # fmt: skip
+def loaded_handler(
+    name: str,
+    model_dir: Path,
+    settings: ModelSettings | None = None,
+    runtime: str = "onnx",
+    options: RuntimeOptions | None = None,
+    precision: str | None = None,
+) -> Handler[Any, Any, Any, Any]:
     """Served model `name`'s handler over its exported graphs in `model_dir`, loaded, outside any server:
     what evaluation and the offline benchmarks run requests through."""
     spec = MODELS[name]
     handler = spec.handler(name, model_dir, settings or spec.settings())
-    handler.load(make_runtime(runtime, model_dir, handler.graphs, options or RuntimeOptions(device="cpu")))
+    options = options or RuntimeOptions(device="cpu")
+    options = replace(options, precision=precision or options.precision)
+    handler.load(make_runtime(runtime, model_dir, handler.graphs, options))
     return handler
 
 
@@ -100,7 +108,7 @@ class Registry:
             log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, _device(handler))
 
     def _load(self, served: ServedModel[Any, Any, Any, Any]) -> None:
-        options = runtime_options(self.settings)
+        options = replace(runtime_options(self.settings), precision=served.settings.precision)
         handler = served.handler
         if served.settings.batching == "step" and not isinstance(handler, Steppable):
             raise ValueError(f"batching=step: model {served.name!r} has no step-level batching (use request)")

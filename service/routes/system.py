@@ -43,6 +43,7 @@ async def list_models(request: Request) -> ModelList:
                 version=m.handler.version,
                 status=m.status,
                 runtime=m.settings.runtime,
+                precision=m.settings.precision,
                 device=runtime.device if runtime else "-",
                 endpoint=m.endpoint,
                 batching=BatchingInfo(

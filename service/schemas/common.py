@@ -49,6 +49,7 @@ class ModelInfo(BaseModel):
     version: str
     status: str
     runtime: str
+    precision: str = Field(description="fp32, or int8 (ONNX Runtime's dynamically quantized graphs)")
     device: str
     endpoint: str
     batching: BatchingInfo

@@ -94,3 +94,8 @@ async def test_a_request_over_the_work_limit_is_refused_at_once_on_both_protocol
         v2 = {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [30], "data": ["ein mann fährt fahrrad ."] * 30}]}
         r = await c.post("/v2/models/translate/infer", json=v2)  # 30 x beam 5 x (2 x 5 + 10 + 1) = 3,150
         assert r.status_code == 422 and "MAX_REQUEST_WORK" in r.json()["error"]
+
+
+async def test_translate_is_served_with_its_int8_graphs_by_default(tclient: httpx.AsyncClient) -> None:
+    models = {m["name"]: m for m in (await tclient.get("/v1/models")).json()["models"]}
+    assert models["translate"]["precision"] == "int8" and models["hull"]["precision"] == "fp32"
