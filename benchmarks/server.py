@@ -46,12 +46,13 @@ def wait_ready(server: Server, timeout_s: float) -> None:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log: Path, ready_timeout_s: float = 120) -> Iterator[Server]:
-    """Start the service with SEQ2SERVE_* overrides in `env`; SIGTERM it (then kill) on exit."""
+def running_server(env: dict[str, str], log: Path, ready_timeout_s: float = 120, root: Path = ROOT) -> Iterator[Server]:
+    """Start the service with SEQ2SERVE_* overrides in `env`; SIGTERM it (then kill) on exit. `root`: the
+    checkout whose code runs (another commit's worktree, for a comparison)."""
     port = free_port()
-    full_env = {**os.environ, "SEQ2SERVE_HOST": "127.0.0.1", "SEQ2SERVE_PORT": str(port), **env}
+    full_env = {**os.environ, "SEQ2SERVE_HOST": "127.0.0.1", "SEQ2SERVE_PORT": str(port), "PYTHONPATH": str(root), **env}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
         wait_ready(server, ready_timeout_s)
