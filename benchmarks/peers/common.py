@@ -10,13 +10,16 @@ from typing import Any
 
 from models.translate.handler import TranslateHandler, TranslateItem
 from models.translate.schemas import TranslateRequest
+from models.translate.settings import TranslateSettings
 from service.engine.registry import loaded_handler
 
 ARTIFACTS = Path(os.environ.get("SEQ2SERVE_ARTIFACTS_DIR", "build/models")) / "translate"
 
 
 def load() -> TranslateHandler:
-    handler = loaded_handler("translate", ARTIFACTS)
+    # The graphs this service serves: its default precision, or SEQ2SERVE_TRANSLATE__PRECISION.
+    precision = os.environ.get("SEQ2SERVE_TRANSLATE__PRECISION", TranslateSettings().precision)
+    handler = loaded_handler("translate", ARTIFACTS, precision=precision)
     assert isinstance(handler, TranslateHandler)
     return handler
 

@@ -35,6 +35,7 @@ from service.errors import InferenceFailed, QueueFull, ServiceError, Unavailable
 from service.metrics import Metrics
 
 log = logging.getLogger("seq2serve")
+MAX_STEPS_PER_CALL = 8  # decoder steps per trip to the worker thread while nothing new waits
 
 
 I = TypeVar("I")  # noqa: E741 - item type
@@ -161,20 +162,31 @@ class StepScheduler(RequestQueue[I, O]):
         self._drop_cancelled()
         if not self._active or self._batch is None:
             return
-        started, rows = time.monotonic(), self._batch.rows
         try:
-            finished = await loop.run_in_executor(self._executor, self._batch.step)
+            finished = await loop.run_in_executor(self._executor, self._steps, self._batch, len(self._active))
         except Exception:
             log.exception("decode step failed for model %s (%d requests)", self.name, len(self._active))
             self._fail_active(InferenceFailed(f"model {self.name!r} failed to compute this request"))
             return
-        if self.metrics is not None:
-            self.metrics.observe_step(self.name, rows, len(self._active), time.monotonic() - started)
         for d in finished:
             pending, _ = self._active.pop(id(d))
             self._release(pending)
             if not pending.future.done():
                 pending.future.set_result(d.result())
+
+    def _steps(self, batch: ActiveDecodings[Any], items: int) -> list[Any]:
+        """Decoder steps, in the worker thread, until a decoding finishes, an item waits to be admitted, or
+        MAX_STEPS_PER_CALL: fewer round trips through the event loop, which serves HTTP on the same cores,
+        while a new item still waits at most that many steps."""
+        for _ in range(MAX_STEPS_PER_CALL):
+            started, rows = time.monotonic(), batch.rows
+            finished = batch.step()
+            if self.metrics is not None:
+                self.metrics.observe_step(self.name, rows, items, time.monotonic() - started)
+            items -= len(finished)
+            if finished or self._n_waiting or not batch.active:
+                break
+        return finished
 
     def _fail_active(self, exc: Exception) -> None:
         self._fail([p for p, _ in self._active.values()], exc)
