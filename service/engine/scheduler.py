@@ -83,6 +83,7 @@ class StepScheduler(RequestQueue[I, O]):
     _batch: ActiveDecodings[Any] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
+    _in_iteration: bool = field(default=False, init=False)  # taken items may be between the queue and _active
     _wake: asyncio.Event = field(init=False)
     _executor: ThreadPoolExecutor = field(init=False)
 
@@ -130,7 +131,7 @@ class StepScheduler(RequestQueue[I, O]):
         """Refuse new work, finish active and queued requests (up to the timeout), then end the loop."""
         self._closing = True
         deadline = time.monotonic() + drain_timeout_s
-        while (self._active or self._n_waiting) and time.monotonic() < deadline:
+        while (self._active or self._n_waiting or self._in_iteration) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         if self._task is not None:
             self._task.cancel()
@@ -156,6 +157,13 @@ class StepScheduler(RequestQueue[I, O]):
                 self._fail_active(InferenceFailed(f"model {self.name!r} failed"))
 
     async def _iteration(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._in_iteration = True
+        try:
+            await self._admit_and_step(loop)
+        finally:
+            self._in_iteration = False
+
+    async def _admit_and_step(self, loop: asyncio.AbstractEventLoop) -> None:
         new = self._take()
         if new:
             await self._admit(loop, new)
