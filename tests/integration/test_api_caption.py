@@ -35,7 +35,9 @@ def flat_png(w: int, h: int) -> bytes:
 
 @pytest.fixture
 async def cclient(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    caption = {"enabled": True, "max_output_words": 6, "max_body_bytes": 300_000, "max_image_pixels": 1_000_000}
+    # max_wait_ms 50: concurrent uploads, each decoded in a thread first, still meet in one batch
+    caption = {"enabled": True, "max_output_words": 6, "max_body_bytes": 300_000, "max_image_pixels": 1_000_000,
+               "max_wait_ms": 50}  # fmt: skip
     async for c in running_client(create_app(make_settings(artifacts_dir, caption=caption))):
         yield c
 

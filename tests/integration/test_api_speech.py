@@ -24,7 +24,8 @@ def tone(seconds: float, rate: int = 8000, freq: float = 300.0) -> np.ndarray:
 
 @pytest.fixture
 async def sclient(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    speech = {"enabled": True, "max_output_chars": 8, "max_audio_seconds": 3, "max_body_bytes": 200_000}
+    # max_wait_ms 50: concurrent uploads, each decoded in a thread first, still meet in one batch
+    speech = {"enabled": True, "max_output_chars": 8, "max_audio_seconds": 3, "max_body_bytes": 200_000, "max_wait_ms": 50}
     async for c in running_client(create_app(make_settings(artifacts_dir, speech=speech))):
         yield c
 
