@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.precision import compare_precisions
+from evaluation.precision import Measure, compare_precisions
 from models.caption.export import CARD, ROOT, export_kind
 from models.caption.images import load_image_file
 from models.caption.search import CaptionQuery, decode
@@ -67,13 +67,25 @@ def text(h: Any, vocab: list[str]) -> str:
     return " ".join(vocab[i] for i in h.ids if i > EOS_ID)
 
 
-def evaluate_photo(folder: Path, data_dir: Path) -> dict[str, Any]:
-    graphs, meta = load(folder)
-    vocab, size = meta["vocab"], meta["image_size"]
+def photo_dev(data_dir: Path, size: int) -> tuple[list[str], list[list[str]], list[np.ndarray]]:
+    """The Flickr8k subset's dev split: image names, their reference captions, the images at `size` px."""
     data = PhotoData.flickr8k_mini(data_dir)
     names, caps = data.split("dev")
     refs = [[" ".join(tokenize(c)) for c in caps[n]] for n in names]
-    images = [load_image_file(str(data.images / n), size) for n in names]
+    return names, refs, [load_image_file(str(data.images / n), size) for n in names]
+
+
+def grounded_eval() -> tuple[list[Scene], list[np.ndarray], list[list[str]]]:
+    """The held-out scenes, their images as the model reads them, and their one reference caption each."""
+    scenes = [make_scene(EVAL_SEED, k, "eval") for k in range(EVAL_SCENES)]
+    images = [s.image.transpose(2, 0, 1).astype(np.float32) for s in scenes]
+    return scenes, images, [[" ".join(tokenize(s.caption))] for s in scenes]
+
+
+def evaluate_photo(folder: Path, data_dir: Path) -> dict[str, Any]:
+    graphs, meta = load(folder)
+    vocab = meta["vocab"]
+    names, refs, images = photo_dev(data_dir, meta["image_size"])
     out: dict[str, Any] = {"split": "flickr8k_mini dev", "images": len(names), "references_per_image": 5, "searches": {}}
     for name, (beam, alpha, block_unk) in PHOTO_SEARCHES.items():
         t0 = time.time()
@@ -160,9 +172,7 @@ def grounding(scenes: list[Scene], hyps: list[Any], graphs: EncoderDecoderGraphs
 def evaluate_grounded(folder: Path) -> dict[str, Any]:
     graphs, meta = load(folder)
     vocab, grid = meta["vocab"], meta["grid"][0]
-    scenes = [make_scene(EVAL_SEED, k, "eval") for k in range(EVAL_SCENES)]
-    images = [s.image.transpose(2, 0, 1).astype(np.float32) for s in scenes]
-    refs = [[" ".join(tokenize(s.caption))] for s in scenes]
+    scenes, images, refs = grounded_eval()
     out: dict[str, Any] = {"split": f"{EVAL_SCENES} scenes, seed {EVAL_SEED}, held-out digit scans", "searches": {}}
     for name, beam in (("greedy", 1), ("beam3", 3)):
         t0 = time.time()
@@ -206,28 +216,29 @@ def main() -> None:
             export_kind("grounded", ablation_dir, ABLATION)
             card["grounded"]["ablation"] = evaluate_grounded(ablation_dir) | {"reg": trained_reg(ABLATION)}
     for kind in kinds:
-        card[kind]["precision"] = compare_precisions(f"caption_{kind}", args.artifacts / f"caption_{kind}",
-                                                     lambda h, k=kind: int8_measure(h, k, args.data_dir))  # fmt: skip
+        folder = args.artifacts / f"caption_{kind}"
+        card[kind]["precision"] = compare_precisions(f"caption_{kind}", folder, int8_measure(kind, folder, args.data_dir))
     CARD.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {CARD}")
 
 
-def int8_measure(handler: Any, kind: str, data_dir: Path) -> dict[str, Any]:
-    """Beam 3, the served search: photo dev BLEU-4 and CIDEr-D; grounded eval scenes exact match."""
-    graphs, vocab = handler.graph_runner(), handler.meta["vocab"]
+def int8_measure(kind: str, folder: Path, data_dir: Path) -> Measure:
+    """Beam 3, the served search: photo dev BLEU-4 and CIDEr-D; grounded eval scenes exact match. The
+    images are read once, for both precisions."""
     if kind == "photo":
-        data = PhotoData.flickr8k_mini(data_dir)
-        names, caps = data.split("dev")
-        refs = [[" ".join(tokenize(c)) for c in caps[n]] for n in names]
-        images = [load_image_file(str(data.images / n), handler.meta["image_size"]) for n in names]
-        hyps = [text(h, vocab) for h in captions(graphs, vocab, images, 3, 0.0)]
-        return {"dev_beam3_bleu4": bleu(hyps, refs, 4), "dev_beam3_cider_d": cider_d(hyps, refs)}
-    scenes = [make_scene(EVAL_SEED, k, "eval") for k in range(EVAL_SCENES)]
-    hyps = [
-        text(h, vocab) for h in captions(graphs, vocab, [s.image.transpose(2, 0, 1).astype(np.float32) for s in scenes], 3, 0.0)
-    ]
-    exact = np.mean([h == " ".join(tokenize(s.caption)) for h, s in zip(hyps, scenes, strict=True)])
-    return {"eval_beam3_exact_match": round(100 * float(exact), 2)}
+        _, refs, images = photo_dev(data_dir, int(read_meta(folder)["image_size"]))
+    else:
+        _, images, refs = grounded_eval()
+
+    def measure(handler: Any) -> dict[str, Any]:
+        vocab = handler.meta["vocab"]
+        hyps = [text(h, vocab) for h in captions(handler.graph_runner(), vocab, images, 3, 0.0)]
+        if kind == "photo":
+            return {"dev_beam3_bleu4": bleu(hyps, refs, 4), "dev_beam3_cider_d": cider_d(hyps, refs)}
+        exact = np.mean([h == r[0] for h, r in zip(hyps, refs, strict=True)])
+        return {"eval_beam3_exact_match": round(100 * float(exact), 2)}
+
+    return measure
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def evaluate_set(handler: HullHandler, points: np.ndarray, mode: Mode, beam: int
 
 def int8_measure(handler: Any) -> dict[str, Any]:
     """What the int8 row compares: n = 50, greedy and constrained beam search (the card's headline rows)."""
-    points = eval_set(50, SIZES.get(50, 500), SEED)
+    points = eval_set(50, SIZES.get(50, 500), SEED)  # seeded: the same instances for both precisions
     return {f"n50_{label}_accuracy": round(evaluate_set(handler, points, mode, beam)["accuracy"], 4)
             for label, mode, beam in SEARCHES if label in ("greedy", "constrained4")}  # fmt: skip
 

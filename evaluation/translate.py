@@ -139,10 +139,11 @@ def main() -> None:
             row = f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {found}/{total} | {time.time() - t0:.0f} |"
             print(row, flush=True)
 
+    splits = {split: read_split(data_dir, split) for split in ("val", "test2016")}
+
     def int8_measure(h: Any) -> dict[str, Any]:  # the served search (beam 5, alpha 0.4): chosen on val, test2016 reported
         out = {}
-        for split in ("val", "test2016"):
-            src, refs = read_split(data_dir, split)
+        for split, (src, refs) in splits.items():
             hyps = [detokenize(t, "en") for t in translate_all(h, src, SEARCHES["beam5_a0.4"])]
             bleu, chrf = sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
             out |= {f"{split}_bleu": round(bleu, 2), f"{split}_chrf": round(chrf, 2)}

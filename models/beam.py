@@ -373,14 +373,27 @@ class _Chosen:
     logp: np.ndarray  # (C,) float64 log-probability of its token
 
 
+def _vocab_probs(logp_vocab: np.ndarray, p_gen: np.ndarray) -> np.ndarray:
+    """(R, V) float32 p_gen * P_vocab: the generating part of the copy distribution."""
+    p = np.exp(logp_vocab)
+    p *= p_gen[:, None]
+    return p
+
+
+def _copies(m: _Members, seq: np.ndarray, attn: np.ndarray, p_gen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every copy contribution, row by row and in source order: (row, extended id, (1 - p_gen) * attention)."""
+    r, j = np.nonzero(m.copy_mask[seq])
+    return r, m.copy_ids[seq[r], j], ((1 - p_gen)[:, None] * attn)[r, j]
+
+
 def _copy_logp(m: _Members, seq: np.ndarray, logp_vocab: np.ndarray, attn: np.ndarray, p_gen: np.ndarray) -> np.ndarray:
     """(R, W) float64 log of the whole copy distribution over each row's own width (-inf past it), <unk>
     blocked where asked: what `_best_with_copying` selects from, written out."""
     rows, v = logp_vocab.shape
     p = np.zeros((rows, int(m.width.max())), dtype=np.float64)
-    p[:, :v] = p_gen[:, None] * np.exp(logp_vocab)
-    r, j = np.nonzero(m.copy_mask[seq])
-    np.add.at(p, (r, m.copy_ids[seq[r], j]), ((1 - p_gen)[:, None] * attn)[r, j])
+    p[:, :v] = _vocab_probs(logp_vocab, p_gen)
+    r, cols, weights = _copies(m, seq, attn, p_gen)
+    np.add.at(p, (r, cols), weights)
     logp = np.log(p + EPS)
     logp[np.arange(logp.shape[1])[None, :] >= m.width[seq][:, None]] = -np.inf
     logp[m.block_unk[seq], UNK_ID] = -np.inf
@@ -397,16 +410,15 @@ def _best_with_copying(m: _Members, seq: np.ndarray, kmax: int, logp_vocab: np.n
     of the vocabulary part outside the copied columns, and every copied column, whose probability is the
     vocabulary's plus each copy contribution added in source order, as a dense scatter would add them."""
     rows, v = logp_vocab.shape
-    p = np.exp(logp_vocab)
-    p *= p_gen[:, None]  # (R, V) float32
-    r, j = np.nonzero(m.copy_mask[seq])
-    target = r * (int(m.width.max()) + 1) + m.copy_ids[seq[r], j]
-    cells, slot = np.unique(target, return_inverse=True)  # each (row, column) a copy adds to, once
-    cell_row, cell_col = np.divmod(cells, int(m.width.max()) + 1)
+    p = _vocab_probs(logp_vocab, p_gen)
+    r, cols, weights = _copies(m, seq, attn, p_gen)
+    stride = int(m.width.max()) + 1
+    cells, slot = np.unique(r * stride + cols, return_inverse=True)  # each (row, column) a copy adds to, once
+    cell_row, cell_col = np.divmod(cells, stride)
     in_vocab = cell_col < v
     sums = np.zeros(len(cells))
     sums[in_vocab] = p[cell_row[in_vocab], cell_col[in_vocab]]
-    np.add.at(sums, slot, ((1 - p_gen)[:, None] * attn)[r, j])
+    np.add.at(sums, slot, weights)
     blocked = m.block_unk[seq]
     sums[blocked[cell_row] & (cell_col == UNK_ID)] = -np.inf
     p[cell_row[in_vocab], cell_col[in_vocab]] = -np.inf  # these columns are candidates with their sums below

@@ -56,6 +56,12 @@ def texts(tensors: dict[str, np.ndarray], name: str) -> list[str]:
         raise V2Error(f"input {name}: not UTF-8 text") from e
 
 
+def one_text(tensors: dict[str, np.ndarray], name: str) -> str:
+    """The single element of a BYTES input declared with shape [1], as UTF-8 text."""
+    one_bytes(tensors, name)  # exactly one element, or the error that says so
+    return texts(tensors, name)[0]
+
+
 def read_inputs(
     req: dict[str, Any], binary: memoryview | None, declared: tuple[Tensor, ...], model: str
 ) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from models.tokens import WORD_UNK_ID
 from service.engine.handler import Handler
 from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
-from service.v2 import Tensor, V2Error, one_bytes
+from service.v2 import Tensor, one_text
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,7 @@ class SentimentHandler(Handler[SentimentRequest, SentimentItem, tuple[Tree, np.n
         )  # fmt: skip
 
     def v2_request(self, tensors: dict[str, np.ndarray]) -> SentimentRequest:
-        try:
-            return SentimentRequest(text=one_bytes(tensors, "TEXT").decode("utf-8"))
-        except UnicodeDecodeError as e:
-            raise V2Error("input TEXT: not UTF-8 text") from e
+        return SentimentRequest(text=one_text(tensors, "TEXT"))
 
     def v2_response(self, response: SentimentResponse) -> dict[str, np.ndarray]:
         return {"LABEL": np.array([response.label], dtype=np.int64), "PROBS": np.array([response.probs], dtype=np.float32)}

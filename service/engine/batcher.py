@@ -68,6 +68,9 @@ class RequestQueue(Generic[I, O]):
     def _put(self, pending: _Pending[I, O]) -> None:
         """Queue it, or raise QueueFull."""
 
+    def _queue_full(self) -> QueueFull:
+        return QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later")
+
     def _forget(self, pending: _Pending[I, O]) -> None:
         """A waiting item that expired: drop it now if the queue allows, else when it is taken."""
 
@@ -155,7 +158,7 @@ class Batcher(RequestQueue[I, O]):
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
-            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later") from None
+            raise self._queue_full() from None
 
     @property
     def busy(self) -> bool:

@@ -42,9 +42,10 @@ async def drive(request: Request, model: str, req: Any) -> Any:
 
 def check_work(model: str, work: list[int], limit: int | None) -> None:
     """422 at once for a request that would need more decoder work than the server allows per request."""
-    if limit is not None and sum(work) > limit:
+    total = sum(work)
+    if limit is not None and total > limit:
         raise InvalidInput(
-            f"work: this request needs up to {sum(work)} decoder steps (items x beam_size x max_length), more than "
+            f"work: this request needs up to {total} decoder steps (items x beam_size x max_length), more than "
             f"this server's limit of {limit} per request (SEQ2SERVE_{model.upper()}__MAX_REQUEST_WORK); send fewer "
             "items, or a smaller beam_size or max_length"
         )

@@ -12,8 +12,9 @@ item (`Out`), and the response (`Resp`). `service/engine/driver.py` runs every r
   request and response, as declared in `v2_inputs` / `v2_outputs`;
 - `example()`: the warm-up item, run once before the model reports ready.
 
-Decoders also offer step-level batching: `StepDecoder` adds what the step scheduler
-(service/engine/scheduler.py, its `Steppable` protocol) drives.
+Decoders also offer step-level batching: `start_decodings(items)` and `step_batch()`, what the step
+scheduler (service/engine/scheduler.py, its `Steppable` protocol) drives; `BeamSearchHandler` gives them to
+the three beam-search decoders.
 """
 
 from __future__ import annotations

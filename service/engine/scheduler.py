@@ -31,7 +31,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from models.stepping import ActiveDecodings
 from service.engine.batcher import BatchSettings, RequestQueue, _Pending
-from service.errors import InferenceFailed, QueueFull, ServiceError, Unavailable
+from service.errors import InferenceFailed, ServiceError, Unavailable
 from service.metrics import Metrics
 
 log = logging.getLogger("seq2serve")
@@ -77,9 +77,7 @@ class StepScheduler(RequestQueue[I, O]):
     _waiting: OrderedDict[object, deque[_Pending[I, O]]] = field(
         default_factory=OrderedDict, init=False
     )  # by request, oldest first
-    _n_waiting: int = field(default=0, init=False)
     _active: dict[int, tuple[_Pending[I, O], Decodable[O]]] = field(default_factory=dict, init=False)
-    _held: dict[object, int] = field(default_factory=dict, init=False)  # rows reserved by each request's active items
     _batch: ActiveDecodings[Any] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _closing: bool = field(default=False, init=False)
@@ -103,24 +101,24 @@ class StepScheduler(RequestQueue[I, O]):
 
     @property
     def depth(self) -> int:
-        return self._n_waiting
+        return sum(len(queue) for queue in self._waiting.values())
 
-    @property
-    def reserved(self) -> int:
-        """Rows reserved by the active items (each its beam): what the step budget is spent on."""
-        return sum(self._held.values())
+    def held(self) -> dict[object, int]:
+        """Rows reserved by each request's active items (each its beam): what the step budget is spent on."""
+        rows: dict[object, int] = {}
+        for p, _ in self._active.values():
+            rows[p.group] = rows.get(p.group, 0) + p.rows
+        return rows
 
     def _put(self, pending: _Pending[I, O]) -> None:
-        if self._n_waiting >= self.settings.max_queue:
-            raise QueueFull(f"model {self.name!r} queue is full ({self.settings.max_queue} requests); retry later")
+        if self.depth >= self.settings.max_queue:
+            raise self._queue_full()
         self._waiting.setdefault(pending.group, deque()).append(pending)
-        self._n_waiting += 1
 
     def _forget(self, pending: _Pending[I, O]) -> None:
         queue = self._waiting.get(pending.group)
         if queue is not None and pending in queue:
             queue.remove(pending)
-            self._n_waiting -= 1
             if not queue:
                 del self._waiting[pending.group]
 
@@ -131,7 +129,7 @@ class StepScheduler(RequestQueue[I, O]):
         """Refuse new work, finish active and queued requests (up to the timeout), then end the loop."""
         self._closing = True
         deadline = time.monotonic() + drain_timeout_s
-        while (self._active or self._n_waiting or self._in_iteration) and time.monotonic() < deadline:
+        while (self._active or self._waiting or self._in_iteration) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         if self._task is not None:
             self._task.cancel()
@@ -141,13 +139,12 @@ class StepScheduler(RequestQueue[I, O]):
         self._fail_active(gone)
         self._fail([p for queue in self._waiting.values() for p in queue], gone)
         self._waiting.clear()
-        self._n_waiting = 0
         self._executor.shutdown(wait=False)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._active and not self._n_waiting:
+            if not self._active and not self._waiting:
                 self._wake.clear()
                 await self._wake.wait()
             try:
@@ -178,7 +175,6 @@ class StepScheduler(RequestQueue[I, O]):
             return
         for d in finished:
             pending, _ = self._active.pop(id(d))
-            self._release(pending)
             if not pending.future.done():
                 pending.future.set_result(d.result())
 
@@ -192,21 +188,21 @@ class StepScheduler(RequestQueue[I, O]):
             if self.metrics is not None:
                 self.metrics.observe_step(self.name, rows, items, time.monotonic() - started)
             items -= len(finished)
-            if finished or self._n_waiting or not batch.active:
+            if finished or self._waiting or not batch.active:
                 break
         return finished
 
     def _fail_active(self, exc: Exception) -> None:
         self._fail([p for p, _ in self._active.values()], exc)
         self._active.clear()
-        self._held.clear()
         self._batch = None
 
     def _take(self) -> list[_Pending[I, O]]:
         """Waiting items that fit this step's row budget: round robin over requests, oldest first, one item
         per request per round; a request holds at most its share of the budget (but may always have one
         item in flight). Cancelled items are dropped here; expired ones were answered at their deadline."""
-        budget = self.settings.max_step_rows - self.reserved
+        held = self.held()  # taken items are all active by now: _admit ran before this iteration
+        budget = self.settings.max_step_rows - sum(held.values())
         share = self.settings.max_step_rows * self.settings.max_request_share
         taken: list[_Pending[I, O]] = []
         progress = True
@@ -216,15 +212,12 @@ class StepScheduler(RequestQueue[I, O]):
                 queue = self._waiting[group]
                 while queue and self._skip(queue[0]):  # dropped by its caller, or already answered
                     queue.popleft()
-                    self._n_waiting -= 1
                 if queue:
-                    held = self._held.get(group, 0)
-                    p = queue[0]
-                    if p.rows <= budget and (held == 0 or held + p.rows <= share):
+                    holds, p = held.get(group, 0), queue[0]
+                    if p.rows <= budget and (holds == 0 or holds + p.rows <= share):
                         queue.popleft()
-                        self._n_waiting -= 1
                         p.started = True
-                        self._held[group] = held + p.rows
+                        held[group] = holds + p.rows
                         budget -= p.rows
                         taken.append(p)
                         progress = True
@@ -232,14 +225,6 @@ class StepScheduler(RequestQueue[I, O]):
                     del self._waiting[group]
         self._report_depth()
         return taken
-
-    def _release(self, p: _Pending[I, O]) -> None:
-        """An active item finished or was dropped: its rows go back to the budget."""
-        held = self._held.get(p.group, 0) - p.rows
-        if held > 0:
-            self._held[p.group] = held
-        else:
-            self._held.pop(p.group, None)
 
     async def _admit(self, loop: asyncio.AbstractEventLoop, new: list[_Pending[I, O]]) -> None:
         started = time.monotonic()
@@ -254,10 +239,6 @@ class StepScheduler(RequestQueue[I, O]):
             log.exception("encoding %d requests failed for model %s", len(new), self.name)
             self._fail(new, InferenceFailed(f"model {self.name!r} failed to compute this request"))
             return
-        finally:
-            for p in new:
-                if p.future.done():  # failed above: its rows are free again
-                    self._release(p)
         if self.metrics is not None:
             self.metrics.observe_batch(self.name, len(new), [started - p.enqueued for p in new], time.monotonic() - started)
         if self._batch is None:
@@ -265,7 +246,6 @@ class StepScheduler(RequestQueue[I, O]):
         self._batch.add(decodings)
         for p, d in zip(new, decodings, strict=True):
             if d.finished:  # nothing to decode (cannot happen with max_length >= 1, but never hang a caller)
-                self._release(p)
                 p.future.set_result(d.result())
             else:
                 self._active[id(d)] = (p, d)
@@ -276,6 +256,5 @@ class StepScheduler(RequestQueue[I, O]):
             if p.future.done():
                 self._dropped("cancelled")
                 del self._active[key]
-                self._release(p)
                 if self._batch is not None:
                     self._batch.remove(d)

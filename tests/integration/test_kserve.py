@@ -203,3 +203,10 @@ async def test_v2_traffic_is_counted_under_its_route_and_model(v2: httpx.AsyncCl
     assert counts[("-", "/v2/models/{model}/infer", "404")] == 1  # a name not served: no new label value
     assert counts[("hull", "/hull", "200")] == 1
     assert not [k for k in counts if k[1] == "other"]
+
+
+@pytest.mark.parametrize("model", ["translate", "sentiment"])
+async def test_text_that_is_not_utf8_gets_a_400_that_says_so(v2: httpx.AsyncClient, model: str) -> None:
+    content, headers = binary_request([("TEXT", "BYTES", [1], bytes_tensor(b"ein \xff mann"))])
+    r = await v2.post(f"/v2/models/{model}/infer", content=content, headers=headers)
+    assert r.status_code == 400 and "not UTF-8" in r.json()["error"]

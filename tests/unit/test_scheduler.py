@@ -125,7 +125,7 @@ async def test_a_large_request_cannot_shut_small_ones_out() -> None:
     for k in range(3):
         smalls.append(asyncio.create_task(s.submit(3, 10, object(), rows=4)))
         while not smalls[-1].done():
-            held.append(s._held.get(large, 0))
+            held.append(s.held().get(large, 0))
             await asyncio.sleep(0.001)
         assert not any(t.done() for t in big), f"small request {k} waited for the large one"
     await asyncio.gather(*big)
