@@ -227,7 +227,7 @@ class AdmissionMiddleware:
 
 # Task endpoints -> the `model` label of their request metrics (service/taskspec.py TaskSpec.metrics_label).
 TASK_LABELS = {task.path: task.metrics_label for task in TASKS}
-SYSTEM_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v2", "/v2/health/live", "/v2/health/ready"})
+SYSTEM_PATHS = PROBE_PATHS | {"/v1/models", "/v2"}
 # /v2/models/{model}[/ready|/config|/infer]: labelled by the route template, with the model as `model`.
 V2_MODEL_ROUTE = re.compile(r"/v2/models/([^/]+)(/ready|/config|/infer)?")
 

@@ -81,13 +81,6 @@ def read_inputs(
     return tensors
 
 
-def error_message(exc: V2Error | ServiceError) -> tuple[str, int, dict[str, str]]:
-    """(message, status, headers) of the protocol's error body for either kind of error."""
-    if isinstance(exc, ServiceError):
-        return exc.message, exc.status, exc.headers
-    return str(exc), exc.status, {}
-
-
 def _decode_bytes_elements(raw: bytes, count: int, name: str) -> list[bytes]:
     """BYTES in the binary extension: each element is a 4-byte little-endian length, then its bytes."""
     out, pos = [], 0

@@ -42,7 +42,7 @@ from service.schemas.kserve import (
     inline_schema,
 )
 from service.tasks import MODELS
-from service.v2 import HEADER, Tensor, V2Error, error_message, output_json, read_infer_request, read_inputs
+from service.v2 import HEADER, Tensor, V2Error, output_json, read_infer_request, read_inputs
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (KServe v2)"])
 
@@ -64,8 +64,9 @@ async def v2_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _error(exc: V2Error | ServiceError) -> JSONResponse:
-    message, status, headers = error_message(exc)
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if isinstance(exc, ServiceError):
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+    return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
 
 ModelName = Annotated[str, Path(description="A v2 model; GET /v1/models lists those served here",
