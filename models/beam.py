@@ -36,6 +36,21 @@ class StepGraph(Protocol):
         ...
 
 
+class RankingStepGraph(StepGraph, Protocol):
+    """A decoder step that also ranks its vocabulary (export/common.py's TopKStep), so that the search reads
+    a few candidates per row instead of the whole distribution; `in_graph_top_k` says whether it can."""
+
+    in_graph_top_k: bool
+
+    def step_top(
+        self, y: np.ndarray, h: np.ndarray, ctx: np.ndarray, memory: np.ndarray, keys: np.ndarray, mask: np.ndarray,
+        vocab_ids: np.ndarray, k: np.ndarray,
+    ) -> list[np.ndarray]:  # fmt: skip
+        """-> top_logp (H, K), top_ids (H, K) (K = len(k), best first, ties to the lower id), src_logp (H, S)
+        (log-probabilities at vocab_ids (H, S)), attn, p_gen, h, ctx."""
+        ...
+
+
 @dataclass(frozen=True)
 class Encoded:
     """What an encoder gives the search, for a batch of B inputs."""
@@ -175,6 +190,7 @@ class _Members:
 
     def __init__(self, active: list[Decoding], vocab_size: int) -> None:
         qs = [d.query for d in active]
+        self.vocab_size = vocab_size
         self.n = np.array([len(d.memory) for d in active], dtype=np.int64)
         width = int(self.n.max())
         self.memory = np.zeros((len(active), width, active[0].memory.shape[1]), dtype=active[0].memory.dtype)  # (D, S, C)
@@ -191,6 +207,9 @@ class _Members:
             if q.copy_ids is not None:
                 self.copy_ids[i, : len(q.copy_ids)] = q.copy_ids
                 self.copy_mask[i, : len(q.copy_ids)] = True
+        # (D, S) each position's id in the plain vocabulary where it has one (0 elsewhere): where a graph
+        # that ranks its own vocabulary reads the copied words' probabilities.
+        self.vocab_ids = np.where(self.copy_mask & (self.copy_ids < vocab_size), self.copy_ids, 0)
         # A decoding's row width: the vocabulary, extended by its source's out-of-vocabulary ids when it copies.
         self.width = np.array([max(vocab_size, max(q.copy_ids) + 1) if q.copy_ids else vocab_size for q in qs])
         self.k = np.minimum([q.beam_size for q in qs], self.width)
@@ -253,12 +272,19 @@ class StepBatch(ActiveDecodings[Decoding]):
         self._logp, self._coverage, self._child = self._logp[rows], self._coverage[rows], self._child[rows]
 
     def _gathered(self, m: _Members, counts: np.ndarray) -> list[np.ndarray]:
-        """Memory, keys and mask for every row: its decoding's, repeated per row; kept while the rows'
-        decodings and counts stay the same."""
+        """Memory, keys, mask and vocabulary ids for every row: its decoding's, repeated per row; kept while
+        the rows' decodings and counts stay the same."""
         key = (*(id(d) for d in self.active), *counts.tolist())
         if self._slab[0] != key:
-            self._slab = (key, [np.repeat(a, counts, axis=0) for a in (m.memory, m.keys, m.mask)])
+            self._slab = (key, [np.repeat(a, counts, axis=0) for a in (m.memory, m.keys, m.mask, m.vocab_ids)])
         return self._slab[1]
+
+    def _ranked(self, m: _Members, kmax: int, width: int) -> int:
+        """How many candidates per row the graph must rank so that the search needs nothing else of the
+        distribution (0: it cannot, or the vocabulary is too small for ranking to save anything): the kmax
+        best, plus as many as may be set aside (every copied column, and <unk>)."""
+        k = kmax + width + 1 if m.copies else kmax + 1
+        return k if getattr(self.graph, "in_graph_top_k", False) and k <= self.vocab_size // 2 else 0
 
     def step(self) -> list[Decoding]:
         """One decoder step for all live hypotheses; returns (and drops) the decodings that finished."""
@@ -271,10 +297,23 @@ class StepBatch(ActiveDecodings[Decoding]):
         counts = np.array([d.live_rows for d in self.active])
         seq = np.repeat(np.arange(len(self.active)), counts)  # (R,) each row's decoding
         y = np.where(self._y >= self.vocab_size, UNK_ID, self._y)  # copied words are fed back as <unk>
-        logp_vocab, attn, p_gen, h, ctx = self.graph.step(y, self._h, self._ctx, *self._gathered(m, counts))
+        memory, keys, mask, vocab_ids = self._gathered(m, counts)
         kmax = int(m.k.max())
+        ranked = self._ranked(m, kmax, mask.shape[1])
+        if ranked:
+            graph: RankingStepGraph = self.graph  # type: ignore[assignment]
+            k = np.zeros(ranked, dtype=np.int64)
+            ranks = graph.step_top(y, self._h, self._ctx, memory, keys, mask, vocab_ids, k)
+            top_logp, top_ids, src_logp, attn, p_gen, h, ctx = ranks
+            if m.copies:
+                vocab = _RankedVocabulary(top_logp, top_ids, src_logp, p_gen)
+                top, top_logp = _best_with_copying(m, seq, kmax, vocab, attn, p_gen)
+            else:
+                top, top_logp = _best_of_ranked(top_logp, top_ids, m.block_unk[seq], kmax)
+            return self._advance(m, self._children(m, seq, counts, top, top_logp), attn, p_gen, h, ctx)
+        logp_vocab, attn, p_gen, h, ctx = self.graph.step(y, self._h, self._ctx, memory, keys, mask)
         if m.copies and logp_vocab.shape[1] > kmax + attn.shape[1]:
-            top, top_logp = _best_with_copying(m, seq, kmax, logp_vocab, attn, p_gen)
+            top, top_logp = _best_with_copying(m, seq, kmax, _DenseVocabulary(logp_vocab, p_gen), attn, p_gen)
         elif m.copies:  # a vocabulary too small for the candidates to cover the k best (tests' toy decoders)
             logp = _copy_logp(m, seq, logp_vocab, attn, p_gen)
             top = top_k(logp, kmax)
@@ -380,10 +419,80 @@ def _vocab_probs(logp_vocab: np.ndarray, p_gen: np.ndarray) -> np.ndarray:
     return p
 
 
-def _copies(m: _Members, seq: np.ndarray, attn: np.ndarray, p_gen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every copy contribution, row by row and in source order: (row, extended id, (1 - p_gen) * attention)."""
+def _lowest_first(ids: np.ndarray, values: np.ndarray, kmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's kmax best (id, value) pairs, value descending, ties to the lower id."""
+    order = np.lexsort((ids, -values), axis=1)[:, :kmax]
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
+def _best_of_ranked(top_logp: np.ndarray, top_ids: np.ndarray, blocked: np.ndarray, kmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's kmax best tokens and their log-probabilities from the graph's kmax + 1 ranked candidates,
+    <unk> blocked where asked (the one extra candidate stands in for it)."""
+    values = top_logp.copy()
+    values[blocked[:, None] & (top_ids == UNK_ID)] = -np.inf
+    top, best = _lowest_first(top_ids, values, kmax)
+    return top, best.astype(np.float64)
+
+
+class _Vocabulary(Protocol):
+    """The generating part p_gen * P_vocab of each row's copy distribution, as the copy search reads it."""
+
+    def at(self, rows: np.ndarray, cols: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """float32 p at (row, col), col being the word at memory position `positions` of the row's source."""
+        ...
+
+    def best(self, kmax: int, rows: np.ndarray, cols: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's kmax best ids and their p (float64) outside the columns (rows, cols) and <unk> in
+        blocked rows, best first, ties to the lower id."""
+        ...
+
+
+class _DenseVocabulary:
+    """From the whole distribution (R, V)."""
+
+    def __init__(self, logp_vocab: np.ndarray, p_gen: np.ndarray) -> None:
+        self.p = _vocab_probs(logp_vocab, p_gen)
+
+    def at(self, rows: np.ndarray, cols: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return self.p[rows, cols]
+
+    def best(self, kmax: int, rows: np.ndarray, cols: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = self.p
+        p[rows, cols] = -np.inf
+        p[blocked, UNK_ID] = -np.inf
+        top = top_k(p, kmax)
+        return top, np.take_along_axis(p, top, axis=1).astype(np.float64)
+
+
+class _RankedVocabulary:
+    """From what a ranking graph gives: each row's K best log-probabilities with their ids (K covers kmax
+    plus every column set aside), and the log-probabilities at the source's words. p is computed exactly
+    as the dense one is, for these cells only."""
+
+    def __init__(self, top_logp: np.ndarray, top_ids: np.ndarray, src_logp: np.ndarray, p_gen: np.ndarray) -> None:
+        self.top_ids, self.src_logp, self.p_gen = top_ids, src_logp, p_gen
+        self.top_p = _vocab_probs(top_logp, p_gen)
+
+    def at(self, rows: np.ndarray, cols: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        p = np.exp(self.src_logp[rows, positions])
+        p *= self.p_gen[rows]
+        return p
+
+    def best(self, kmax: int, rows: np.ndarray, cols: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p, ids = self.top_p, self.top_ids
+        stride = int(max(ids.max(initial=0), cols.max(initial=0))) + 1
+        where = np.arange(len(ids))[:, None] * stride + ids
+        p[np.isin(where, rows * stride + cols) | (blocked[:, None] & (ids == UNK_ID))] = -np.inf
+        top, best = _lowest_first(ids, p, kmax)
+        return top, best.astype(np.float64)
+
+
+def _copies(m: _Members, seq: np.ndarray, attn: np.ndarray, p_gen: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Every copy contribution, row by row and in source order: (row, memory position, extended id,
+    (1 - p_gen) * attention)."""
     r, j = np.nonzero(m.copy_mask[seq])
-    return r, m.copy_ids[seq[r], j], ((1 - p_gen)[:, None] * attn)[r, j]
+    return r, j, m.copy_ids[seq[r], j], ((1 - p_gen)[:, None] * attn)[r, j]
 
 
 def _copy_logp(m: _Members, seq: np.ndarray, logp_vocab: np.ndarray, attn: np.ndarray, p_gen: np.ndarray) -> np.ndarray:
@@ -392,7 +501,7 @@ def _copy_logp(m: _Members, seq: np.ndarray, logp_vocab: np.ndarray, attn: np.nd
     rows, v = logp_vocab.shape
     p = np.zeros((rows, int(m.width.max())), dtype=np.float64)
     p[:, :v] = _vocab_probs(logp_vocab, p_gen)
-    r, cols, weights = _copies(m, seq, attn, p_gen)
+    r, _, cols, weights = _copies(m, seq, attn, p_gen)
     np.add.at(p, (r, cols), weights)
     logp = np.log(p + EPS)
     logp[np.arange(logp.shape[1])[None, :] >= m.width[seq][:, None]] = -np.inf
@@ -400,7 +509,7 @@ def _copy_logp(m: _Members, seq: np.ndarray, logp_vocab: np.ndarray, attn: np.nd
     return logp
 
 
-def _best_with_copying(m: _Members, seq: np.ndarray, kmax: int, logp_vocab: np.ndarray, attn: np.ndarray,
+def _best_with_copying(m: _Members, seq: np.ndarray, kmax: int, vocab: _Vocabulary, attn: np.ndarray,
                        p_gen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Each row's kmax best tokens of the copy distribution p_gen * P_vocab + (1 - p_gen) * attention
     scattered onto the source's extended ids, and their log-probabilities log(p + EPS), best first, ties
@@ -409,21 +518,20 @@ def _best_with_copying(m: _Members, seq: np.ndarray, kmax: int, logp_vocab: np.n
     Only the candidates' logs are taken (log is monotonic, and a vocabulary is thousands wide): the best
     of the vocabulary part outside the copied columns, and every copied column, whose probability is the
     vocabulary's plus each copy contribution added in source order, as a dense scatter would add them."""
-    rows, v = logp_vocab.shape
-    p = _vocab_probs(logp_vocab, p_gen)
-    r, cols, weights = _copies(m, seq, attn, p_gen)
+    rows = len(seq)
+    r, j, cols, weights = _copies(m, seq, attn, p_gen)
     stride = int(m.width.max()) + 1
-    cells, slot = np.unique(r * stride + cols, return_inverse=True)  # each (row, column) a copy adds to, once
+    # each (row, column) a copy adds to, once; `first` is where it first occurs
+    cells, first, slot = np.unique(r * stride + cols, return_index=True, return_inverse=True)
     cell_row, cell_col = np.divmod(cells, stride)
-    in_vocab = cell_col < v
+    in_vocab = cell_col < m.vocab_size
     sums = np.zeros(len(cells))
-    sums[in_vocab] = p[cell_row[in_vocab], cell_col[in_vocab]]
+    sums[in_vocab] = vocab.at(cell_row[in_vocab], cell_col[in_vocab], j[first][in_vocab])
     np.add.at(sums, slot, weights)
     blocked = m.block_unk[seq]
     sums[blocked[cell_row] & (cell_col == UNK_ID)] = -np.inf
-    p[cell_row[in_vocab], cell_col[in_vocab]] = -np.inf  # these columns are candidates with their sums below
-    p[blocked, UNK_ID] = -np.inf
-    top = top_k(p, kmax)
+    # the copied columns are candidates with their sums below, not from the vocabulary's best
+    top, top_p = vocab.best(kmax, cell_row[in_vocab], cell_col[in_vocab], blocked)
     # Candidates: the vocabulary's best, then each row's copied columns (padded with -inf).
     per_row = np.bincount(cell_row, minlength=rows)
     width = int(per_row.max()) if len(cells) else 0
@@ -431,12 +539,11 @@ def _best_with_copying(m: _Members, seq: np.ndarray, kmax: int, logp_vocab: np.n
     copy_col, copy_p = np.zeros((rows, width), dtype=np.int64), np.full((rows, width), -np.inf)
     copy_col[cell_row, pos], copy_p[cell_row, pos] = cell_col, sums
     ids = np.concatenate([top, copy_col], axis=1)
-    probs = np.concatenate([np.take_along_axis(p, top, axis=1).astype(np.float64), copy_p], axis=1)
+    probs = np.concatenate([top_p, copy_p], axis=1)
     logp = np.full(probs.shape, -np.inf)
     finite = probs > -np.inf  # blocked <unk> and padding stay -inf
     logp[finite] = np.log(probs[finite] + EPS)
-    order = np.lexsort((ids, -logp), axis=1)[:, :kmax]  # log-probability descending, then id ascending
-    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(logp, order, axis=1)
+    return _lowest_first(ids, logp, kmax)
 
 
 def _stops(q: SearchQuery, live_logp: np.ndarray, done: list[_Done]) -> bool:

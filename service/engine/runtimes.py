@@ -33,8 +33,8 @@ class Runtime(Protocol):
     name: str  # "onnx" | "torchscript"
     device: str  # what actually runs it: "cpu" or "cuda"
 
-    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Run `graph` on named inputs; outputs in the graph's declared order."""
+    def run(self, graph: str, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
+        """Run `graph` on named inputs; the named outputs (default: all, in the graph's declared order)."""
         ...
 
 
@@ -77,9 +77,9 @@ class OnnxRuntime:
         self._ort = ort
         self._on_device: dict[tuple[str, str], tuple[np.ndarray, Any]] = {}
 
-    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, graph: str, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
         if not self.io_binding:
-            return list(self.sessions[graph].run(None, feeds))
+            return list(self.sessions[graph].run(outputs, feeds))
         session, device = self.sessions[graph], "cuda" if self.device == "cuda" else "cpu"
         binding = session.io_binding()
         for name, array in feeds.items():
@@ -88,8 +88,8 @@ class OnnxRuntime:
                 cached = (array, self._ort.OrtValue.ortvalue_from_numpy(array, device, 0))
                 self._on_device[(graph, name)] = cached
             binding.bind_ortvalue_input(name, cached[1])
-        for out in session.get_outputs():
-            binding.bind_output(out.name, device)
+        for name in outputs or [out.name for out in session.get_outputs()]:
+            binding.bind_output(name, device)
         session.run_with_iobinding(binding)
         return list(binding.copy_outputs_to_cpu())
 
@@ -111,14 +111,17 @@ class TorchScriptRuntime:
         self.device = "cuda" if use_cuda else "cpu"
         meta = read_meta(model_dir)
         self.inputs = {g: meta["graphs"][g]["inputs"] for g in graphs}
+        self.outputs = {g: meta["graphs"][g]["outputs"] for g in graphs}
         self.modules = {g: torch.jit.load(str(model_dir / f"{g}.ts"), map_location=self.device) for g in graphs}
 
-    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, graph: str, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
         torch = self._torch
         args = [torch.from_numpy(np.ascontiguousarray(feeds[name])).to(self.device) for name in self.inputs[graph]]
         with torch.inference_mode():
             out = self.modules[graph](*args)
         out = out if isinstance(out, tuple | list) else (out,)
+        if outputs is not None:
+            out = [out[self.outputs[graph].index(name)] for name in outputs]
         return [t.detach().cpu().numpy() for t in out]
 
 
@@ -130,22 +133,38 @@ def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: Runtime
     raise ValueError(f"unknown runtime {kind!r}: expected 'onnx' or 'torchscript'")
 
 
+TOP_INPUTS = ("vocab_ids", "k")  # what TopKStep (export/common.py) adds to a decoder step's inputs
+TOP_OUTPUTS = ("top_logp", "top_ids", "src_logp")
+
+
 class EncoderDecoderGraphs:
     """`encode(*arrays)` and `step(*arrays)` over a runtime: the interface every search calls.
 
-    Positional arguments are matched to the graph's input names recorded in meta.json at export.
+    Positional arguments are matched to the graph's input names recorded in meta.json at export. A decoder
+    step that ranks its own vocabulary (TopKStep) also offers `step_top`; `in_graph_top_k` says whether it does.
     """
 
     def __init__(self, runtime: Runtime, meta: dict[str, Any]) -> None:
         self._runtime = runtime
         self._inputs = {g: meta["graphs"][g]["inputs"] for g in ("encode", "decode_step")}
+        outputs = meta["graphs"]["decode_step"]["outputs"]
+        self.in_graph_top_k = all(n in outputs for n in TOP_OUTPUTS)
+        self._step_outputs = [n for n in outputs if n not in TOP_OUTPUTS]
+        self._top_outputs = [*TOP_OUTPUTS, *self._step_outputs[1:]]  # everything but the whole distribution
 
-    def _call(self, graph: str, arrays: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-        feeds = {n: np.ascontiguousarray(a) for n, a in zip(self._inputs[graph], arrays, strict=True)}
-        return self._runtime.run(graph, feeds)
+    def _feeds(self, graph: str, arrays: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+        return {n: np.ascontiguousarray(a) for n, a in zip(self._inputs[graph], arrays, strict=True)}
 
     def encode(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        return self._call("encode", arrays)
+        return self._runtime.run("encode", self._feeds("encode", arrays))
 
     def step(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        return self._call("decode_step", arrays)
+        """-> logp_vocab, attn, p_gen, h, ctx (the ranking inputs, where the graph has them, fed unused)."""
+        if self.in_graph_top_k:
+            rows, width = arrays[5].shape  # mask
+            arrays = (*arrays, np.zeros((rows, width), dtype=np.int64), np.zeros(1, dtype=np.int64))
+        return self._runtime.run("decode_step", self._feeds("decode_step", arrays), self._step_outputs)
+
+    def step_top(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        """(y, h, ctx, memory, keys, mask, vocab_ids, k) -> top_logp, top_ids, src_logp, attn, p_gen, h, ctx."""
+        return self._runtime.run("decode_step", self._feeds("decode_step", arrays), self._top_outputs)

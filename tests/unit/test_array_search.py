@@ -1,6 +1,7 @@
 """The array beam search (models/beam.py) gives exactly what the per-hypothesis search it replaced gives
 (tests/reference_search.py): same ids, scores, attention, copy weights and token log-probabilities, for
-every search setting, with many ties, copying or not, in one batch or joining a running one."""
+every search setting, with many ties, copying or not, in one batch or joining a running one, and whether
+it reads the whole distribution or only the candidates a ranking decoder step gives it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export.common import TopKStep
 from models.beam import Encoded, Hypothesis, SearchQuery, StepBatch, beam_search, start_decodings, top_k
 from models.tokens import EOS_ID
 from models.translate.search import encode
@@ -38,6 +40,23 @@ class TiedGraph:
         attn /= attn.sum(axis=1, keepdims=True)
         p_gen = 1 / (1 + np.exp(-h2[:, 0]))
         return [logp.astype(np.float32), attn.astype(np.float32), p_gen.astype(np.float32), h2.astype(np.float32), ctx]
+
+
+class RankingTiedGraph(TiedGraph):
+    """TiedGraph that also ranks its vocabulary as an exported decoder step does (export/common.py's
+    TopKStep): each row's K best, ties to the lower id, and the log-probabilities at given ids."""
+
+    in_graph_top_k = True
+
+    def __init__(self, seed: int, eos_bias: float, vocab: int = V) -> None:
+        super().__init__(seed, eos_bias, vocab)
+        self.ranked_steps = 0
+
+    def step_top(self, y, h, ctx, memory, keys, mask, vocab_ids, k):  # type: ignore[no-untyped-def]
+        logp, attn, p_gen, h2, ctx = self.step(y, h, ctx, memory, keys, mask)
+        top = np.argsort(-logp, axis=1, kind="stable")[:, : len(k)]
+        self.ranked_steps += 1
+        return [np.take_along_axis(logp, top, axis=1), top, np.take_along_axis(logp, vocab_ids, axis=1), attn, p_gen, h2, ctx]
 
 
 def encoded(seed: int, lengths: list[int]) -> Encoded:
@@ -84,6 +103,19 @@ def test_array_search_equals_the_per_hypothesis_search(seed: int, copy: bool, vo
     assert_same(beam_search(graph, enc, qs, vocab), reference_beam_search(graph, enc, qs, vocab))
 
 
+@pytest.mark.parametrize("copy", [False, True])
+@pytest.mark.parametrize("seed", range(12))
+def test_reading_only_the_ranked_candidates_changes_nothing(seed: int, copy: bool) -> None:
+    vocab = 60  # wide enough for the search to ask for ranked candidates (at most half the vocabulary)
+    rng = np.random.default_rng(seed)
+    lengths = [int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 6)))]
+    graph, enc = RankingTiedGraph(seed, float(rng.choice([-1.0, 0.0, 1.5])), vocab), encoded(seed, lengths)
+    qs = queries(rng, lengths, copy, vocab)
+    got = beam_search(graph, enc, qs, vocab)
+    assert graph.ranked_steps > 0  # the ranked path ran
+    assert_same(got, reference_beam_search(graph, enc, qs, vocab))
+
+
 @pytest.mark.parametrize("beam_size", [1, 3, 5])
 @pytest.mark.parametrize("stop", ["k_finished", "bound"])
 def test_same_as_before_on_a_tiny_translation_model(translate_checkpoint: Path, beam_size: int, stop: str) -> None:
@@ -93,7 +125,27 @@ def test_same_as_before_on_a_tiny_translation_model(translate_checkpoint: Path, 
                   block_unk=i % 2 == 0).search() for i, t in enumerate(texts)]  # fmt: skip
     qs = [SearchQuery(**{**q.__dict__, "stop": stop}) for q in qs]
     enc, _ = encode(g, [g.query(t) for t in texts])
-    assert_same(beam_search(g, enc, qs, len(g.tgt)), reference_beam_search(g, enc, qs, len(g.tgt)))
+    want = reference_beam_search(g, enc, qs, len(g.tgt))
+    assert_same(beam_search(g, enc, qs, len(g.tgt)), want)
+    ranking = RankingTranslate(translate_checkpoint)
+    assert_same(beam_search(ranking, enc, qs, len(g.tgt)), want)
+    # the ranked path runs where candidates are at most half the tiny vocabulary (beam 5 falls back)
+    assert (ranking.ranked_steps > 0) == (beam_size < 5)
+
+
+class RankingTranslate(EagerTranslate):
+    """The tiny model's decoder step as exported: TopKStep around it (the search reads only its ranks)."""
+
+    in_graph_top_k = True
+
+    def __init__(self, checkpoint: Path) -> None:
+        super().__init__(checkpoint)
+        self.ranking, self.ranked_steps = TopKStep(self.step_module).eval(), 0
+
+    def step_top(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        self.ranked_steps += 1
+        _, attn, p_gen, h, ctx, top_logp, top_ids, src_logp = self._run(self.ranking, arrays)
+        return [top_logp, top_ids, src_logp, attn, p_gen, h, ctx]
 
 
 def test_decodings_that_join_a_running_batch_get_their_unbatched_result() -> None:

@@ -40,3 +40,29 @@ def test_int8_graphs_are_exported_and_served(artifacts_dir: Path) -> None:
     assert len(int8) == len(TRANSLATE_DE) and all(int8)
     with pytest.raises(ValueError, match="runtime=onnx"):
         loaded_handler("translate", artifacts_dir / "translate", runtime="torchscript", precision="int8")
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torchscript"])
+def test_a_decoder_step_ranks_its_vocabulary_as_the_search_would(artifacts_dir: Path, runtime: str) -> None:
+    """step_top's candidates are the whole distribution's best, ties to the lower id, and its src_logp the
+    distribution at the given ids: what the search reads instead of the whole distribution."""
+    import numpy as np
+
+    from service.engine.runtimes import EncoderDecoderGraphs, make_runtime, read_meta
+
+    folder = artifacts_dir / "translate"
+    graphs = EncoderDecoderGraphs(make_runtime(runtime, folder, ["encode", "decode_step"], RuntimeOptions(device="cpu")),
+                                  read_meta(folder))  # fmt: skip
+    assert graphs.in_graph_top_k
+    memory, keys, h0 = graphs.encode(np.array([[5, 6, 7, 8], [9, 10, 0, 0]]), np.array([4, 2]))
+    rows = np.array([0, 0, 1])  # three hypotheses: two of the first sentence, one of the second
+    y, mask = np.array([1, 7, 1]), np.arange(4)[None, :] < np.array([4, 4, 2])[:, None]
+    arrays = (y, h0[rows], np.zeros((3, memory.shape[2]), np.float32), memory[rows], keys[rows], mask)
+    logp, attn, p_gen, h, ctx = graphs.step(*arrays)
+    vocab_ids = np.array([[4, 9, 11, 2], [4, 9, 11, 2], [13, 5, 0, 0]])
+    top_logp, top_ids, src_logp, *rest = graphs.step_top(*arrays, vocab_ids, np.zeros(6, dtype=np.int64))
+    np.testing.assert_array_equal(top_ids, np.argsort(-logp, axis=1, kind="stable")[:, :6])
+    np.testing.assert_array_equal(top_logp, np.take_along_axis(logp, top_ids, axis=1))
+    np.testing.assert_array_equal(src_logp, np.take_along_axis(logp, vocab_ids, axis=1))
+    for a, b in zip(rest, [attn, p_gen, h, ctx], strict=True):
+        np.testing.assert_array_equal(a, b)
