@@ -3,7 +3,8 @@
     python -m benchmarks.translate_baseline --baseline 00180ab [--duration 15] [--closed 8,32] [--open 20,40]
 
 The baseline runs from a temporary git worktree of that commit (its own service code, this machine's
-venv), over the same exported graphs (build/models: the graph interface is the same). Both serve with
+venv), over graphs its own exporter makes from the same checkpoint (the decoder step's interface has grown
+since: it now ranks its vocabulary too). Both serve with
 their own defaults, only /translate enabled; load and checks as benchmarks/translate_batching.py (one
 Multi30k val sentence per request, beam 5, every answer checked). Closed loops first, then open loops;
 the two servers run one after the other, so compare them as ratios within one run.
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,11 @@ def main() -> None:
             ["git", "worktree", "add", "--detach", str(tree), args.baseline], cwd=ROOT, check=True, capture_output=True
         )
         try:
-            results["baseline"] = serve_and_load(tree, env, Path(tmp) / "baseline.log", pool, args)
+            own = Path(tmp) / "models"
+            subprocess.run([sys.executable, "-m", "export", "translate", "--out", str(own)], cwd=tree, check=True,
+                           capture_output=True, env={**os.environ, "PYTHONPATH": str(tree)})  # fmt: skip
+            baseline_env = {**env, "SEQ2SERVE_ARTIFACTS_DIR": str(own)}
+            results["baseline"] = serve_and_load(tree, baseline_env, Path(tmp) / "baseline.log", pool, args)
             results["this"] = serve_and_load(ROOT, env, Path(tmp) / "this.log", pool, args)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
