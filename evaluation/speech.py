@@ -1,18 +1,23 @@
-"""Evaluate the exported speech model on both dev sets, through the serving code (handler + ONNX Runtime).
+"""Evaluate the exported speech model on its dev sets, through the serving code (handler + ONNX Runtime).
 
     python -m evaluation.speech [--artifacts build/models/speech]
 
 Audio is read from the dataset files and synthesized again from the recipe (models/speech/training/synth.py), then
 goes through exactly what a request goes through: WAV bytes -> handler.decode -> batched beam search.
 Reports character error rate (edits / reference characters) and utterance accuracy (exact transcript),
-for greedy decoding and beam search, and writes models/speech/card.json.
+for greedy decoding and beam search, per set, per kind (digit strings, sentences) and per synthetic voice,
+and writes models/speech/card.json with the leave-one-speaker-out fold table recorded by
+models/speech/training/folds.py (models/speech/folds.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +45,39 @@ EXAMPLES = [("i want to go home", "en-gb-x-gbclan+m4"), ("where is the station",
             ("i don't know", "en-gb-x-gbclan+m6")]  # fmt: skip
 
 
-def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, tuple[list[bytes], list[str]]]:
-    """{name: (WAV files as bytes, transcripts)} for dev_fsdd and dev_synth, built as in models/speech/training/data.py."""
+FOLDS = Path("models/speech/folds.json")
+
+
+@dataclass
+class DevSet:
+    audio: list[bytes]  # WAV files
+    refs: list[str]
+    voices: list[str]  # "<engine>/<voice>" of a synthetic utterance; "" for a recording
+
+
+def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, DevSet]:
+    """dev_fsdd, dev_synth (espeak-ng voices unseen in training) and dev_engine (festival, an engine unseen in
+    training), built as in models/speech/training/data.py."""
     files = fsdd_files(data_dir, dev=True)
-    fsdd = ([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files])
-    _, plan = synth_plans(data_dir, seed)
-    audio = [wav_bytes(np.asarray(synth.synthesize(u), dtype=np.float32), SAMPLE_RATE) for u in plan]
-    return {"dev_fsdd": fsdd, "dev_synth": (audio, [u.text for u in plan])}
+    sets = {"dev_fsdd": DevSet([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files], [""] * len(files))}
+    plans = synth_plans(data_dir, seed)
+    for name in ("dev_synth", "dev_engine"):
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            clips = list(pool.map(synth.synthesize, plans[name]))
+        audio = [wav_bytes(np.asarray(x, dtype=np.float32), SAMPLE_RATE) for x in clips]
+        sets[name] = DevSet(audio, [u.text for u in plans[name]], [f"{u.engine}/{u.voice}" for u in plans[name]])
+    return sets
 
 
-def by_kind(refs: list[str]) -> dict[str, list[int]]:
-    """Indices of digit strings and of sentences, when a set has both (dev_synth does)."""
-    digits = [i for i, r in enumerate(refs) if all(w in synth.DIGITS for w in r.split())]
-    other = [i for i in range(len(refs)) if i not in set(digits)]
-    return {"digits": digits, "sentences": other} if digits and other else {}
+def breakdown(d: DevSet) -> dict[str, list[int]]:
+    """Indices per kind (digit strings, sentences) and per synthetic voice, when a set has more than one."""
+    digits = [i for i, r in enumerate(d.refs) if all(w in synth.DIGITS for w in r.split())]
+    other = [i for i in range(len(d.refs)) if i not in set(digits)]
+    parts = {"digits": digits, "sentences": other} if digits and other else {}
+    voices = sorted(set(d.voices))
+    if len(voices) > 1:
+        parts |= {v: [i for i, x in enumerate(d.voices) if x == v] for v in voices}
+    return parts
 
 
 def transcribe_all(handler: SpeechHandler, audio: list[bytes], beam_size: int) -> list[str]:
@@ -86,15 +110,16 @@ def main() -> None:
     metrics: dict[str, Any] = {}
     sets = dev_sets(args.data_dir or default_data_dir())
     print("| dev set | search | CER % | utterance accuracy % | n | seconds |\n|---|---|---|---|---|---|")
-    for name, (audio, refs) in sets.items():
+    for name, d in sets.items():
+        refs = d.refs
         for beam in (int(b) for b in args.beams.split(",")):
             t0 = time.time()
-            hyps = transcribe_all(handler, audio, beam)
+            hyps = transcribe_all(handler, d.audio, beam)
             c, acc = 100 * cer(hyps, refs), 100 * float(np.mean([h == r for h, r in zip(hyps, refs, strict=True)]))
             search = "greedy" if beam == 1 else f"beam{beam}"
             metrics[f"{name}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(refs)}
             print(f"| {name} | {search} | {c:.2f} | {acc:.2f} | {len(refs)} | {time.time() - t0:.0f} |", flush=True)
-            for kind, part in by_kind(refs).items():  # digit strings and sentences separately
+            for kind, part in breakdown(d).items():  # digit strings, sentences, voices separately
                 h, r = [hyps[i] for i in part], [refs[i] for i in part]
                 c, acc = 100 * cer(h, r), 100 * float(np.mean([a == b for a, b in zip(h, r, strict=True)]))
                 metrics[f"{name}_{kind}_{search}"] = {"cer": round(c, 2), "accuracy": round(acc, 2), "n": len(r)}
@@ -102,12 +127,11 @@ def main() -> None:
     sha = read_meta(args.artifacts).get("checkpoint_sha256")
 
     def int8_measure(h: Any) -> dict[str, Any]:  # greedy, the served search, on both dev sets
-        return {
-            f"{name}_greedy_cer": round(100 * cer(transcribe_all(h, audio, 1), refs), 2) for name, (audio, refs) in sets.items()
-        }
+        return {f"{name}_greedy_cer": round(100 * cer(transcribe_all(h, d.audio, 1), d.refs), 2) for name, d in sets.items()}
 
-    card = {"task": "speech to characters (FSDD + espeak-ng)", "checkpoint_sha256": sha, "metrics": metrics,
-            "precision": compare_precisions("speech", args.artifacts, int8_measure)}  # fmt: skip
+    folds = json.loads(FOLDS.read_text()) if FOLDS.exists() else None
+    card = {"task": "speech to characters (FSDD + espeak-ng + flite)", "checkpoint_sha256": sha, "metrics": metrics,
+            "folds": folds, "precision": compare_precisions("speech", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.card}")
 

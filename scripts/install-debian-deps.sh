@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the speech model's data recipe and tests need (espeak-ng synthesizes speech).
-# Called by `make test` / `make train-speech` when espeak-ng is missing; safe to rerun.
+# Debian packages the speech model's data recipe and tests need: three speech synthesizers (espeak-ng;
+# flite with its voices kal, kal16, awb, rms, slt; festival with the kal, ked and slt voices), so that
+# training and dev sets can be split by engine and voice. Called by `make test` / `make train-speech`;
+# installs only what is missing, so it is safe to rerun.
 set -euo pipefail
-if command -v espeak-ng >/dev/null 2>&1; then
+PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 SUDO=""
@@ -11,4 +18,4 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends espeak-ng
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -35,11 +35,23 @@ def _mel_to_hz(m: np.ndarray) -> np.ndarray:
     return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
 
+def _warp(f: np.ndarray, warp: float) -> np.ndarray:
+    """Vocal-tract-length warp of frequencies (Jaitly & Hinton 2013): scaled by `warp` up to a boundary, then
+    linear to the Nyquist frequency, which stays where it is."""
+    nyquist = SAMPLE_RATE / 2
+    boundary = 0.85 * nyquist * min(warp, 1.0) / warp
+    above = nyquist - (nyquist - boundary * warp) / (nyquist - boundary) * (nyquist - f)
+    return np.where(f <= boundary, f * warp, above)
+
+
 @cache
-def mel_filterbank() -> np.ndarray:
-    """(N_MELS, N_FFT // 2 + 1) triangular filters, equally spaced on the HTK mel scale."""
+def mel_filterbank(warp: float = 1.0) -> np.ndarray:
+    """(N_MELS, N_FFT // 2 + 1) triangular filters, equally spaced on the HTK mel scale; their edges warped
+    by `warp` (1.0: none; training's vocal-tract-length perturbation draws others)."""
     bins = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), N_MELS + 2))
+    if warp != 1.0:
+        edges = _warp(edges, warp)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     up = (bins[None, :] - lo) / (mid - lo)
     down = (hi - bins[None, :]) / (hi - mid)
@@ -68,12 +80,13 @@ def power_spectrum(x: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.rfft(frames * window(), axis=-1)) ** 2
 
 
-def log_mel(x: np.ndarray) -> np.ndarray:
-    """(frames, N_MELS) float32 log mel energies, normalized per utterance (mean 0, std 1 per band).
+def log_mel(x: np.ndarray, warp: float = 1.0) -> np.ndarray:
+    """(frames, N_MELS) float32 log mel energies, normalized per utterance (mean 0, std 1 per band); `warp`
+    is training's vocal-tract-length perturbation (serving uses 1.0).
 
     Per-utterance normalization removes recording gain and channel colour, which differ most between
     the real recordings and the synthesized speech the model is trained on.
     """
-    mel = np.log(power_spectrum(x) @ mel_filterbank().T.astype(np.float64) + LOG_FLOOR)
+    mel = np.log(power_spectrum(x) @ mel_filterbank(round(warp, 3)).T.astype(np.float64) + LOG_FLOOR)
     mel = (mel - mel.mean(axis=0)) / (mel.std(axis=0) + 1e-5)
     return mel.astype(np.float32)

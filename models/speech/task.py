@@ -21,8 +21,9 @@ TASK = TaskSpec(
     card=Path("models/speech/card.json"),
     evaluate="evaluation.speech",
     train=(
-        # The corpus (FSDD + espeak-ng speech as log-mel features), built once.
-        TrainStep("models.speech.training.data", skip_if_exists="runs/speech/data/train.npz"),
+        # The corpus (FSDD recordings + espeak-ng, flite and festival speech, as audio), built once. The
+        # leave-one-speaker-out folds that chose this recipe: python -m models.speech.training.folds.
+        TrainStep("models.speech.training.data", skip_if_exists="runs/speech/data/dev_engine.npz"),
         TrainStep("models.speech.training.train", ("--name", "main", "--out", "checkpoints/speech.safetensors")),
     ),
 )

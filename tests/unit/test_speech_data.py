@@ -1,4 +1,5 @@
-"""Speech data recipe: espeak-ng synthesis, disjoint train/dev voices and sentences, FSDD splits."""
+"""Speech data recipe: three synthesis engines, train/dev split by engine and voice, disjoint sentences,
+FSDD splits by take and by speaker, and the training augmentation."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ from models.speech.training.data import fsdd_files
 from models.training.paths import default_data_dir
 
 
-def test_espeak_synthesizes_at_the_model_rate() -> None:
-    # make test installs espeak-ng (scripts/install-debian-deps.sh), so this never skips in CI
-    x = np.asarray(synth.synthesize(synth.Utterance("four two", "en-us+m1", 160, 50)), dtype=np.float32)
+@pytest.mark.parametrize(
+    "utterance",
+    [synth.Utterance("four two", "en-us+m1", 160, 50), synth.Utterance("four two", "awb", 140, 30, "flite"),
+     synth.Utterance("four two", "kal16", 200, 75, "flite"), synth.Utterance("four two", "ked_diphone", 160, 50, "festival"),
+     synth.Utterance("four two", "cmu_us_slt_arctic_hts", 150, 50, "festival")],
+)  # fmt: skip
+def test_every_engine_synthesizes_at_the_model_rate(utterance: synth.Utterance) -> None:
+    # make test installs the engines (scripts/install-debian-deps.sh), so this never skips in CI
+    x = np.asarray(synth.synthesize(utterance), dtype=np.float32)
     assert 0.3 < len(x) / SAMPLE_RATE < 3 and np.abs(x).max() > 0.05
 
 
@@ -26,14 +33,18 @@ def test_plans_are_seeded_and_dev_uses_unseen_voices_and_sentences() -> None:
     sentences = [f"sentence {chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(50)]
     train_s, dev_s = synth.split_sentences(sentences, n_dev=10, seed=1)
     assert not set(train_s) & set(dev_s) and len(dev_s) == 10
-    train = synth.plan("train", train_s, 20, 20, seed=1)
-    dev = synth.plan("dev", dev_s, 20, 10, seed=1)
-    assert train == synth.plan("train", train_s, 20, 20, seed=1)
-    accent = lambda u: u.voice.split("+")  # noqa: E731
-    assert not {accent(u)[0] for u in train} & {accent(u)[0] for u in dev}
-    assert not {accent(u)[1] for u in train} & {accent(u)[1] for u in dev}
+    train = synth.plan("train", train_s, 40, 20, seed=1)
+    dev, dev_engine = synth.plan("dev", dev_s, 20, 10, seed=1), synth.plan("dev_engine", dev_s, 20, 10, seed=1)
+    assert train == synth.plan("train", train_s, 40, 20, seed=1)
+    assert {u.engine for u in train} == {"espeak-ng", "flite"} and {u.engine for u in dev} == {"espeak-ng"}
+    assert {u.engine for u in dev_engine} == {"festival"}  # an engine training never hears
+    espeak = [u.voice.split("+") for u in train if u.engine == "espeak-ng"]
+    assert not {a for a, _ in espeak} & {u.voice.split("+")[0] for u in dev}
+    assert not {v for _, v in espeak} & {u.voice.split("+")[1] for u in dev}
+    # festival's slt is flite's slt: neither is in training; ked is nobody's voice in training
+    assert {u.voice for u in train if u.engine == "flite"} <= {"kal", "kal16", "awb", "rms"}
     assert all(120 <= u.speed <= 200 and 25 <= u.pitch <= 75 for u in train + dev)
-    assert all(set(u.text) <= set("abcdefghijklmnopqrstuvwxyz' ") for u in train + dev)
+    assert all(set(u.text) <= set("abcdefghijklmnopqrstuvwxyz' ") for u in train + dev + dev_engine)
 
 
 @pytest.mark.skipif(not (default_data_dir() / "fsdd").exists(), reason="FSDD not present (see models/speech/MODEL_CARD.md)")
@@ -57,3 +68,26 @@ def test_sentence_selection_is_the_same_in_every_process() -> None:
 
     outputs = {run("1"), run("2")}
     assert len(outputs) == 1 and len(outputs.pop()) > 1000
+
+
+def test_augmentation_is_seeded_and_keeps_speech_recognizable_in_shape() -> None:
+    import random
+
+    from models.speech.features import log_mel
+    from models.speech.training.augment import AugmentConfig, add_noise, augment, change_speed, shift_pitch
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / SAMPLE_RATE
+    x = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    a, wa = augment(x, AugmentConfig(), random.Random(5))
+    b, wb = augment(x, AugmentConfig(), random.Random(5))
+    assert np.array_equal(a, b) and wa == wb and 0.9 <= wa <= 1.1
+    assert len(change_speed(x, 1.1)) == round(len(x) / 1.1) and len(shift_pitch(x, 2.0)) == len(x)
+    # a 2-semitone shift moves the tone's frequency by 2 ** (2 / 12) and keeps the length
+    peak = lambda y: np.argmax(np.abs(np.fft.rfft(y[1000:7000]))) * SAMPLE_RATE / 6000  # noqa: E731
+    assert peak(shift_pitch(x, 2.0)) == pytest.approx(220 * 2 ** (2 / 12), rel=0.03)
+    noisy = add_noise(x, 10.0, pink=True, rng=rng)
+    assert 10 * np.log10(np.mean(x**2) / np.mean((noisy - x) ** 2)) == pytest.approx(10.0, abs=0.01)
+    off, w = augment(x, AugmentConfig.off(), random.Random(1))
+    assert np.array_equal(off, x) and w == 1.0
+    assert not np.array_equal(log_mel(x, 1.08), log_mel(x))  # the vocal-tract warp changes the features

@@ -11,7 +11,7 @@ from models.speech.audio import read_wav, resample
 from models.speech.features import SAMPLE_RATE, log_mel
 from models.speech.search import SpeechQuery, decode
 from models.speech.training.checkpoint import load_checkpoint
-from models.speech.training.synth import Utterance, espeak_available, synthesize
+from models.speech.training.synth import Utterance, missing_engines, synthesize
 from models.training.paths import default_data_dir
 from tests.helpers import EagerGraphs
 
@@ -32,7 +32,7 @@ def graphs() -> EagerGraphs:
     return EagerGraphs(model.listener, model.step)
 
 
-@pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (scripts/install-debian-deps.sh)")
+@pytest.mark.skipif("espeak-ng" in missing_engines(), reason="needs espeak-ng (scripts/install-debian-deps.sh)")
 def test_digit_strings_in_a_voice_it_never_heard(graphs: EagerGraphs) -> None:
     # en-gb-x-gbclan with variant m4: an accent and a variant kept out of training (dev voices).
     texts = ["four two seven", "nine one", "three eight zero five"]

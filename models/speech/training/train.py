@@ -1,11 +1,15 @@
-"""Train listen-attend-spell on FSDD + espeak-ng speech (build the corpus first: python -m models.speech.training.data).
+"""Train listen-attend-spell on FSDD + synthetic speech (build the corpus first: python -m models.speech.training.data).
 
     python -m models.speech.training.train --name main
+    python -m models.speech.training.train --name fold-theo --held-out theo   # a leave-one-speaker-out fold
 
+Every epoch augments each training clip afresh (speed, pitch, vocal-tract length, noise, reverberation:
+models/speech/training/augment.py) before the log-mel front end, then SpecAugment masks the features.
 Resumable: state in runs/speech/<name>/ every --save-every batches and at each epoch's end; rerunning the
-same command continues, and batch order is a pure function of (seed, epoch). After each epoch the model
-is scored by greedy decoding on both dev sets; the best mean character error rate is written to --out
-(default checkpoints/speech_<name>.safetensors).
+same command continues, and batch order and augmentation are pure functions of (seed, epoch, batch).
+After each epoch the model is scored by greedy decoding on the dev sets and on each held-out speaker;
+the best mean CER over dev_fsdd and dev_synth (never a held-out speaker) is written to --out (default
+checkpoints/speech_<name>.safetensors), and its scores to runs/speech/<name>/best.json.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import numpy as np
 import torch
 
 from models.speech.chars import decode_ids, encode_text
-from models.speech.features import padded_frames
+from models.speech.features import log_mel, n_frames, padded_frames
+from models.speech.training.augment import AugmentConfig, augment
 from models.speech.training.checkpoint import save_checkpoint
-from models.speech.training.data import Corpus, load_split
+from models.speech.training.data import SELECTION, AudioCorpus, Corpus, run_splits
 from models.speech.training.metrics import cer
 from models.speech.training.model import LAS, LASConfig
 from models.tokens import BOS_ID, EOS_ID, PAD_ID
@@ -40,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--sample-prob", type=float, default=0.1, help="scheduled sampling (Chan et al. use 10%%)")
-    p.add_argument("--spec-augment", type=int, default=1, help="time and frequency masks per utterance (0 = off)")
+    p.add_argument("--spec-augment", type=int, default=2, help="time and frequency masks per utterance (0 = off)")
+    p.add_argument("--augment", choices=("on", "off"), default="on", help="audio augmentation (augment.py)")
+    p.add_argument("--held-out", default="", help="FSDD speakers to leave out of training, comma-separated")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--save-every", type=int, default=100)
@@ -64,11 +71,22 @@ def make_batch(corpus: Corpus, idx: list[int], rng: random.Random | None, masks:
     feats = [corpus.features(i) for i in idx]
     if rng is not None and masks:
         feats = [spec_augment(f, rng, masks) for f in feats]
+    return pack(feats, [corpus.texts[i] for i in idx])
+
+
+def augmented_batch(audio: AudioCorpus, idx: list[int], rng: random.Random, cfg: AugmentConfig, masks: int) -> list[torch.Tensor]:
+    feats = [log_mel(*augment(audio.clip(i), cfg, rng)) for i in idx]
+    return pack([spec_augment(f, rng, masks) if masks else f for f in feats], [audio.texts[i] for i in idx])
+
+
+def pack(feats: list[np.ndarray], texts: list[str]) -> list[torch.Tensor]:
+    """Padded features, lengths, and the target's decoder inputs and outputs."""
+    idx = range(len(feats))
     width = padded_frames(max(len(f) for f in feats))
     x = np.zeros((len(idx), width, feats[0].shape[1]), dtype=np.float32)
     for row, f in enumerate(feats):
         x[row, : len(f)] = f
-    ids = [encode_text(corpus.texts[i]) for i in idx]
+    ids = [encode_text(t) for t in texts]
     t = max(len(s) for s in ids) + 1
     tgt_in = np.full((len(idx), t), PAD_ID, dtype=np.int64)
     tgt_out = np.full((len(idx), t), PAD_ID, dtype=np.int64)
@@ -79,13 +97,13 @@ def make_batch(corpus: Corpus, idx: list[int], rng: random.Random | None, masks:
     return [torch.from_numpy(a) for a in (x, lengths, tgt_in, tgt_out)]
 
 
-def groups(corpus: Corpus, max_frames: int, seed: int | None) -> list[list[int]]:
-    """Indices grouped by similar length, at most max_frames padded frames per group, shuffled with a seed."""
+def groups(lengths: np.ndarray, max_frames: int, seed: int | None) -> list[list[int]]:
+    """Indices grouped by similar length (in frames), at most max_frames padded frames per group, shuffled
+    with a seed."""
     rng = random.Random(seed)
-    order = list(range(len(corpus)))
+    order = list(range(len(lengths)))
     if seed is not None:
         rng.shuffle(order)
-    lengths = np.diff(corpus.offsets)
     order.sort(key=lambda i: int(lengths[i]))
     out: list[list[int]] = [[]]
     for i in order:
@@ -102,7 +120,7 @@ def greedy_texts(model: LAS, corpus: Corpus, max_frames: int = 32000) -> list[st
     """Greedy transcripts in corpus order (validation only; serving decodes with the shared numpy search)."""
     model.eval()
     texts = [""] * len(corpus)
-    for idx in groups(corpus, max_frames, seed=None):
+    for idx in groups(np.diff(corpus.offsets), max_frames, seed=None):
         x, lengths, _, _ = make_batch(corpus, idx, None, 0)
         memory, keys, h, mem_len = model.listener(x, lengths)
         mask = torch.arange(memory.shape[1]).unsqueeze(0) < mem_len.unsqueeze(1)
@@ -126,11 +144,14 @@ def score(model: LAS, corpus: Corpus) -> dict[str, float]:
             "acc": round(100 * float(np.mean([h == r for h, r in zip(hyps, corpus.texts, strict=True)])), 2)}  # fmt: skip
 
 
-def batches(corpus: Corpus, args: argparse.Namespace, epoch: int, start: int) -> Iterator[tuple[int, list[torch.Tensor]]]:
+def batches(audio: AudioCorpus, args: argparse.Namespace, epoch: int, start: int) -> Iterator[tuple[int, list[torch.Tensor]]]:
     seed = args.seed * 1000 + epoch
-    for i, idx in enumerate(groups(corpus, args.max_frames, seed)):
+    cfg = AugmentConfig() if args.augment == "on" else AugmentConfig.off()
+    stretch = 1 / min(cfg.speeds)  # the slowest speed lengthens a clip by this much
+    frames = np.array([int(n_frames(int(n)) * stretch) + 1 for n in audio.lengths()])
+    for i, idx in enumerate(groups(frames, args.max_frames, seed)):
         if i >= start:
-            yield i, make_batch(corpus, idx, random.Random(seed * 100_000 + i), args.spec_augment)
+            yield i, augmented_batch(audio, idx, random.Random(seed * 100_000 + i), cfg, args.spec_augment)
 
 
 def main() -> None:
@@ -140,7 +161,8 @@ def main() -> None:
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    train, dev = load_split("train", args.cache), {s: load_split(s, args.cache) for s in ("dev_fsdd", "dev_synth")}
+    splits = run_splits(args.cache, [s for s in args.held_out.split(",") if s])
+    train, scored = splits.train, {**splits.dev, **splits.test}
     model = LAS(LASConfig())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": 1e9, "lr": args.lr, "history": []}
@@ -167,18 +189,21 @@ def main() -> None:
             if state["batch"] % args.save_every == 0:
                 save()
                 print(f"epoch {epoch} batch {state['batch']} loss {total / count:.3f} {time.time() - t0:.0f}s", flush=True)
-        scores = {name: score(model, corpus) for name, corpus in dev.items()}
-        mean_cer = float(np.mean([s["cer"] for s in scores.values()]))
+        scores = {name: score(model, corpus) for name, corpus in scored.items()}
+        mean_cer = float(np.mean([scores[name]["cer"] for name in SELECTION]))
         state["history"].append({"epoch": epoch, "lr": state["lr"], **scores})
         print(f"epoch {epoch} done in {time.time() - t0:.0f}s: {json.dumps(scores)}", flush=True)
         if mean_cer < state["best"]:
             state["best"] = mean_cer
             save_checkpoint(model, out, {"epoch": epoch, "dev": json.dumps(scores), "args": json.dumps(vars(args), default=str)})
+            best = {"epoch": epoch, "selected_by": list(SELECTION), "held_out": args.held_out, **scores}
+            (run / "best.json").write_text(json.dumps(best, indent=2))
             print(f"saved {out}", flush=True)
         elif epoch >= 5:
             state["lr"] /= 2  # halve on a plateau, once past warm-up noise
         state["epoch"], state["batch"] = epoch + 1, 0
         save()
+        (run / "history.json").write_text(json.dumps({"epochs_done": epoch + 1, "history": state["history"]}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""Leave-one-speaker-out folds over the FSDD speakers: what the model does for a voice it has never heard.
+
+    python -m models.speech.training.folds [--epochs 16] [--speakers jackson,theo] [--record-only]
+
+For each speaker, `models.speech.training.train --name fold-<speaker> --held-out <speaker>` (one subprocess
+per fold, each resumable: rerunning the command continues where it stopped) trains on the other speakers'
+recordings and the synthetic speech, chooses its checkpoint on dev_fsdd and dev_synth, and scores every
+recording of the held-out speaker. The folds' results (from runs/speech/fold-<speaker>/best.json) are
+recorded in models/speech/folds.json, which `make eval` copies into the model card: each fold's exact-digit
+accuracy and CER on its held-out speaker, and their mean and worst over the finished folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.speech.training.data import CACHE, fsdd_name, load_audio
+
+RECORD = Path("models/speech/folds.json")
+RUNS = Path("runs/speech")
+
+
+def fold_result(speaker: str, epochs: int) -> dict[str, Any] | None:
+    """A fold's chosen checkpoint's scores, once its run has done every epoch; None before."""
+    run = RUNS / f"fold-{speaker}"
+    history, best = run / "history.json", run / "best.json"
+    if not (best.exists() and history.exists()) or json.loads(history.read_text())["epochs_done"] < epochs:
+        return None
+    b = json.loads(best.read_text())
+    held = b[f"speaker_{speaker}"]
+    return {"speaker": speaker, "accuracy": held["acc"], "cer": held["cer"], "epoch": b["epoch"],
+            "dev": {k: b[k] for k in ("dev_fsdd", "dev_synth", "dev_engine") if k in b}}  # fmt: skip
+
+
+def record(speakers: list[str], epochs: int, args: list[str]) -> dict[str, Any]:
+    folds = [r for s in speakers if (r := fold_result(s, epochs)) is not None]
+    acc = [f["accuracy"] for f in folds]
+    out = {"command": f"python -m models.speech.training.folds --epochs {epochs}", "train_args": args, "speakers": speakers,
+           "finished": len(folds), "folds": folds,
+           "mean_accuracy": round(float(np.mean(acc)), 2) if acc else None, "worst_accuracy": min(acc) if acc else None,
+           "mean_cer": round(float(np.mean([f["cer"] for f in folds])), 2) if folds else None}  # fmt: skip
+    RECORD.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--speakers", default="", help="comma-separated (default: every FSDD speaker in the cache)")
+    p.add_argument("--cache", type=Path, default=CACHE)
+    p.add_argument("--record-only", action="store_true", help="only collect finished folds into folds.json")
+    args, train_args = p.parse_known_args()
+    found = sorted({fsdd_name(s)[0] for s in load_audio("fsdd", args.cache).sources})
+    speakers = [s for s in args.speakers.split(",") if s] or found
+    for speaker in [] if args.record_only else speakers:
+        if fold_result(speaker, args.epochs) is None:
+            cmd = [sys.executable, "-m", "models.speech.training.train", "--name", f"fold-{speaker}", "--held-out", speaker,
+                   "--epochs", str(args.epochs), "--cache", str(args.cache),
+                   "--out", str(RUNS / f"fold-{speaker}" / "best.safetensors"), *train_args]  # fmt: skip
+            print(" ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True)
+        print(json.dumps(record(found, args.epochs, train_args), indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
