@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the speech model's data recipe and tests need: three speech synthesizers (espeak-ng;
-# flite with its voices kal, kal16, awb, rms, slt; festival with the kal, ked and slt voices), so that
-# training and dev sets can be split by engine and voice. Called by `make test` / `make train-speech`;
-# installs only what is missing, so it is safe to rerun.
+# Debian packages the data recipes and tests need: three speech synthesizers (espeak-ng; flite with its
+# voices kal, kal16, awb, rms, slt; festival with the kal, ked and slt voices), so that speech training and
+# dev sets can be split by engine and voice; and chromium with its driver for the web page's browser tests
+# (never a downloaded browser). Called by `make test` / `make train-speech`; installs only what is missing,
+# so it is safe to rerun.
 set -euo pipefail
-PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

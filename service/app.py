@@ -22,7 +22,7 @@ from service.middleware import (
     MetricsMiddleware,
     RequestIdMiddleware,
 )
-from service.routes import kserve, system
+from service.routes import kserve, system, ui
 from service.settings import ServerSettings, get_settings
 from service.tasks import TASKS
 from service.v2 import V2Error
@@ -79,6 +79,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     for task in TASKS:
         app.include_router(task.router)
     app.include_router(kserve.router)
+    app.include_router(ui.router)
+    app.mount(ui.UI_PREFIX.rstrip("/"), ui.static_files(), name="ui")
     app.add_exception_handler(V2Error, kserve.v2_error_handler)
     app.add_middleware(DisconnectMiddleware)  # innermost: a cancelled request is still counted (as 499)
     if settings.api_key is not None:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import Overloaded, PayloadTooLarge, RequestTimeout, error_body
 from service.metrics import Metrics
+from service.routes.ui import UI_PREFIX, is_page
 from service.tasks import MODELS, TASKS
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -136,13 +137,14 @@ PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "
 
 class ApiKeyMiddleware:
     """401 unless the request carries the API key (`Authorization: Bearer <key>` or `X-API-Key`).
-    Health checks and /metrics stay open, so probes and Prometheus need no secret."""
+    Health checks and /metrics stay open, so probes and Prometheus need no secret, and so does the web
+    page (it asks for the key and sends it with its API calls)."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app, self.key = app, api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS or is_page(scope["path"]):
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
         auth = headers.get(b"authorization", b"")
@@ -239,6 +241,8 @@ def route_labels(path: str) -> tuple[str, str]:
         return path, TASK_LABELS[path]
     if path in SYSTEM_PATHS:
         return path, "-"
+    if is_page(path):
+        return "/" if path == "/" else UI_PREFIX, "-"
     v2 = V2_MODEL_ROUTE.fullmatch(path)
     if v2:
         model = v2.group(1)
