@@ -54,7 +54,9 @@ def browser() -> Iterator[WebDriver]:
     assert CHROMIUM.exists() and DRIVER.exists(), "Debian's chromium and chromium-driver: run scripts/install-debian-deps.sh"
     options = Options()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400"):
+    # A fake microphone (a tone) that needs no permission prompt: the Record button's path can be driven.
+    fake_mic = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400", *fake_mic):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
     yield driver
@@ -145,6 +147,21 @@ def test_transcribe_an_uploaded_wav_with_each_character_s_attention(server: Serv
     assert int(canvas.get_attribute("height")) == 14 * (len(text) + 1)  # a row per character and </s>
     assert browser.find_elements(By.CSS_SELECTOR, "#transcribe canvas.spectrogram")
     screenshot(browser, "transcribe")
+
+
+def test_a_recording_is_encoded_to_wav_in_the_browser_and_transcribed(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.url + "/")
+    panel(browser, "transcribe")
+    record = browser.find_element(By.CSS_SELECTOR, "#transcribe .record")
+    record.click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: record.text == "Stop")
+    browser.execute_script("return new Promise((resolve) => setTimeout(resolve, 1500))")  # record 1.5 s
+    record.click()  # stops, encodes WAV, submits
+    wait_for(browser, "#transcribe canvas.char-attention")
+    info = browser.find_element(By.CSS_SELECTOR, "#transcribe .result .muted").text
+    seconds = float(info.split(" s at ")[0])
+    assert 1.0 < seconds < 3.0, info  # the server received the recording as a WAV of about that length
+    assert "recording.wav" in browser.find_element(By.CSS_SELECTOR, "#transcribe .curl").text
 
 
 def test_caption_words_move_the_attention_overlay(server: Server, browser: WebDriver) -> None:
