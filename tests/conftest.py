@@ -8,12 +8,14 @@ import pytest
 
 from models.caption import export as caption
 from models.hull import export as hull
+from models.ntm import export as ntm
 from models.sentiment import export as sentiment
 from models.speech import export as speech
 from models.translate import export as translate
 from tests.helpers import (
     tiny_caption_checkpoint,
     tiny_hull_checkpoint,
+    tiny_ntm_checkpoint,
     tiny_sentiment_checkpoints,
     tiny_speech_checkpoint,
     tiny_translate_checkpoint,
@@ -63,4 +65,5 @@ def artifacts_dir(
     for kind, checkpoint in caption_checkpoints.items():
         caption.export_kind(kind, root / f"caption_{kind}", checkpoint)
     sentiment.export(root / "sentiment", *sentiment_checkpoints)
+    ntm.export(root / "ntm", tiny_ntm_checkpoint(tmp_path_factory.mktemp("ckpt") / "ntm.safetensors"))
     return root

@@ -130,3 +130,13 @@ def tiny_sentiment_checkpoints(root: Path, seed: int = 0) -> tuple[Path, Path]:
     for m, path in zip((model, parser), paths, strict=True):
         save_weights(m, path, {"config": json.dumps(m.cfg.to_dict()), "vocab": vocab.to_json(), "epoch": "0"}, half=True)
     return paths
+
+
+def tiny_ntm_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained, seeded NTM with a small memory."""
+    from models.ntm.training.checkpoint import save_checkpoint
+    from models.ntm.training.model import NTM, NTMConfig
+
+    torch.manual_seed(seed)
+    save_checkpoint(NTM(NTMConfig(controller=16, mem_rows=16, mem_cols=6)), path, {"step": 0})
+    return path

@@ -448,6 +448,43 @@ onSubmit("sentiment", async () => {
     legend, drawTree(data.tree), el("p", { class: "muted", text: "Hover a node for its phrase and class probabilities." }));
 });
 
+// ---------- ntm ----------
+
+function randomBits() {
+  const n = Math.max(1, Number($("ntm", "input[name=length]").value) || 20);
+  $("ntm", "textarea[name=input]").value = Array.from({ length: n }, () => Array.from({ length: 8 }, () => (Math.random() < 0.5 ? 1 : 0)).join("")).join("\n");
+}
+$("ntm", ".random").addEventListener("click", randomBits);
+randomBits();
+
+// Rows of values in [0, 1] as a grid of cells (darker = larger), cell x cell pixels each.
+function grid(rows, cell, className) {
+  const canvas = el("canvas", { width: rows[0].length * cell, height: rows.length * cell, class: className });
+  const ctx = canvas.getContext("2d");
+  const peak = Math.max(...rows.map((r) => Math.max(...r)), 1e-9);
+  rows.forEach((row, i) => row.forEach((v, j) => {
+    const shade = Math.round(255 * (1 - v / peak));
+    ctx.fillStyle = `rgb(${shade}, ${shade}, ${shade})`;
+    ctx.fillRect(j * cell, i * cell, cell, cell);
+  }));
+  return canvas;
+}
+
+onSubmit("ntm", async () => {
+  const lines = $("ntm", "textarea[name=input]").value.split("\n").map((l) => l.replace(/[^01]/g, "")).filter((l) => l);
+  const body = { task: "copy", input: lines.map((l) => [...l].map(Number)), return_weights: true };
+  showCurl("ntm", "ntm", body);
+  const data = await post("ntm", body);
+  const bitsCell = 10, weightCell = 4;
+  $("ntm", ".result").replaceChildren(
+    el("p", { class: "ntm-errors", text: `${data.errors} wrong bit${data.errors === 1 ? "" : "s"} in ${data.length} x 8` }),
+    el("div", { class: "ntm-grids" },
+       el("figure", {}, grid(body.input, bitsCell, "ntm-input"), el("figcaption", { text: "input" })),
+       el("figure", {}, grid(data.output, bitsCell, "ntm-output"), el("figcaption", { text: "output probabilities" }))),
+    el("p", { class: "muted", text: `Write head (each input step, top) and read head (each output step, bottom) over the ${data.memory_rows} memory rows: a learned copy walks the rows, writing then reading them in the same order.` }),
+    grid(data.write_weights, weightCell, "ntm-write"), el("br"), grid(data.read_weights, weightCell, "ntm-read"));
+});
+
 // ---------- page ----------
 
 document.querySelectorAll("#tabs button").forEach((tab) => tab.addEventListener("click", () => {

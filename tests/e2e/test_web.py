@@ -213,6 +213,21 @@ def test_sentiment_tree_has_one_node_per_phrase(server: Server, browser: WebDriv
     screenshot(browser, "sentiment")
 
 
+def test_ntm_copies_a_random_sequence_and_draws_both_heads(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.url + "/")
+    panel(browser, "ntm")
+    submit(browser, "ntm")
+    wait_for(browser, "#ntm canvas.ntm-read")
+    lines = browser.find_element(By.CSS_SELECTOR, "#ntm textarea").get_attribute("value").split()
+    bits = [[int(c) for c in line] for line in lines]
+    want = api(server, "ntm", {"input": bits})
+    assert browser.find_element(By.CSS_SELECTOR, "#ntm .ntm-errors").text.startswith(f"{want['errors']} wrong bit")
+    for name in ("write", "read"):  # a row of cells per step, a column per memory row
+        canvas = browser.find_element(By.CSS_SELECTOR, f"#ntm canvas.ntm-{name}")
+        assert int(canvas.get_attribute("height")) == 4 * len(bits) and int(canvas.get_attribute("width")) == 4 * 128
+    screenshot(browser, "ntm")
+
+
 class PrefixProxy(BaseHTTPRequestHandler):
     """Serves the server under /seq2serve/: strips the prefix and forwards, as a reverse proxy would."""
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from models.caption.settings import CaptionSettings
 from models.hull.settings import HullSettings
+from models.ntm.settings import NTMSettings
 from models.sentiment.settings import SentimentSettings
 from models.speech.settings import SpeechSettings
 from models.translate.settings import TranslateSettings
@@ -24,6 +25,7 @@ def make_settings(
     speech: dict[str, object] | None = None,
     caption: dict[str, object] | None = None,
     sentiment: dict[str, object] | None = None,
+    ntm: dict[str, object] | None = None,
     **hull: object,
 ) -> ServerSettings:
     """Hull on, the other models off unless their dict is given (`caption` applies to both caption models)."""
@@ -36,6 +38,7 @@ def make_settings(
         caption_photo=CaptionSettings(**cap),  # type: ignore[arg-type]
         caption_grounded=CaptionSettings(**cap),  # type: ignore[arg-type]
         sentiment=SentimentSettings(**{"enabled": False, "max_wait_ms": 20, **(sentiment or {})}),  # type: ignore[arg-type]
+        ntm=NTMSettings(**{"enabled": False, "max_wait_ms": 20, **(ntm or {})}),  # type: ignore[arg-type]
     )
 
 
