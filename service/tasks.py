@@ -12,12 +12,13 @@ from __future__ import annotations
 from models.caption.task import TASK as CAPTION
 from models.hull.task import TASK as HULL
 from models.ntm.task import TASK as NTM
+from models.qa.task import TASK as QA
 from models.sentiment.task import TASK as SENTIMENT
 from models.speech.task import TASK as SPEECH
 from models.translate.task import TASK as TRANSLATE
 from service.taskspec import ModelSpec, TaskSpec
 
-TASKS: tuple[TaskSpec, ...] = (HULL, TRANSLATE, SPEECH, CAPTION, SENTIMENT, NTM)
+TASKS: tuple[TaskSpec, ...] = (HULL, TRANSLATE, SPEECH, CAPTION, SENTIMENT, QA, NTM)
 
 # Served models by name (a task may serve several: /caption has two).
 MODELS: dict[str, ModelSpec] = {m.name: m for t in TASKS for m in t.models}

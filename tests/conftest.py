@@ -9,6 +9,7 @@ import pytest
 from models.caption import export as caption
 from models.hull import export as hull
 from models.ntm import export as ntm
+from models.qa import export as qa
 from models.sentiment import export as sentiment
 from models.speech import export as speech
 from models.translate import export as translate
@@ -16,6 +17,7 @@ from tests.helpers import (
     tiny_caption_checkpoint,
     tiny_hull_checkpoint,
     tiny_ntm_checkpoint,
+    tiny_qa_checkpoint,
     tiny_sentiment_checkpoints,
     tiny_speech_checkpoint,
     tiny_translate_checkpoint,
@@ -66,4 +68,5 @@ def artifacts_dir(
         caption.export_kind(kind, root / f"caption_{kind}", checkpoint)
     sentiment.export(root / "sentiment", *sentiment_checkpoints)
     ntm.export(root / "ntm", tiny_ntm_checkpoint(tmp_path_factory.mktemp("ckpt") / "ntm.safetensors"))
+    qa.export(root / "qa", tiny_qa_checkpoint(tmp_path_factory.mktemp("ckpt") / "qa.safetensors"))
     return root

@@ -140,3 +140,17 @@ def tiny_ntm_checkpoint(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     save_checkpoint(NTM(NTMConfig(controller=16, mem_rows=16, mem_cols=6)), path, {"step": 0})
     return path
+
+
+def tiny_qa_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained, seeded memory network over a few words."""
+    from models.qa.text import Vocab, Vocabularies
+    from models.qa.training.checkpoint import save_checkpoint
+    from models.qa.training.model import MemN2N, MemN2NConfig
+
+    words = ["<pad>", "<unk>", "mary", "john", "moved", "went", "to", "the", "bathroom", "hallway", "where", "is"]
+    vocab = Vocabularies(Vocab(words), ["bathroom", "hallway", "n,w"])
+    torch.manual_seed(seed)
+    model = MemN2N(MemN2NConfig(len(vocab.words), len(vocab.answers), dim=8, hops=3, memory=50))
+    save_checkpoint(model, vocab, path, {"epoch": 0})
+    return path

@@ -448,6 +448,24 @@ onSubmit("sentiment", async () => {
     legend, drawTree(data.tree), el("p", { class: "muted", text: "Hover a node for its phrase and class probabilities." }));
 });
 
+// ---------- qa ----------
+
+onSubmit("qa", async () => {
+  const v = formValues("qa");
+  const body = { story: v.story.split("\n").map((l) => l.trim()).filter((l) => l), question: v.question };
+  showCurl("qa", "qa", body);
+  const data = await post("qa", body);
+  const notes = [];
+  if (data.unknown_words.length) notes.push(`unknown words: ${data.unknown_words.join(", ")}`);
+  if (data.sentences_dropped) notes.push(`${data.sentences_dropped} older sentences left out of memory`);
+  const weights = body.story.map((_, i) => data.hops.map((h) => h.weights[i]));
+  $("qa", ".result").replaceChildren(
+    el("p", { class: "qa-answer", text: data.answer }),
+    el("p", { class: "muted", text: data.candidates.map((c) => `${c.answer} ${(100 * c.prob).toFixed(1)}%`).join(" · ") + (notes.length ? ` (${notes.join("; ")})` : "") }),
+    el("p", { class: "muted", text: "Attention of each hop (columns) over the story's sentences (rows)." }),
+    heatmap(body.story.map((s) => (s.length > 40 ? `${s.slice(0, 38)}…` : s)), data.hops.map((_, k) => `hop ${k + 1}`), weights, { cell: 50 }));
+});
+
 // ---------- ntm ----------
 
 function randomBits() {

@@ -213,6 +213,19 @@ def test_sentiment_tree_has_one_node_per_phrase(server: Server, browser: WebDriv
     screenshot(browser, "sentiment")
 
 
+def test_qa_answers_and_draws_each_hop_over_the_sentences(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.url + "/")
+    panel(browser, "qa")
+    submit(browser, "qa")
+    wait_for(browser, "#qa svg.heatmap")
+    story = [line for line in browser.find_element(By.CSS_SELECTOR, "#qa textarea").get_attribute("value").splitlines() if line]
+    want = api(server, "qa", {"story": story, "question": "Where is the football?"})
+    assert browser.find_element(By.CSS_SELECTOR, "#qa .qa-answer").text == want["answer"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#qa svg.heatmap g.row")
+    assert len(rows) == len(story) and all(len(r.find_elements(By.CSS_SELECTOR, "rect")) == len(want["hops"]) for r in rows)
+    screenshot(browser, "qa")
+
+
 def test_ntm_copies_a_random_sequence_and_draws_both_heads(server: Server, browser: WebDriver) -> None:
     open_page(browser, server.url + "/")
     panel(browser, "ntm")

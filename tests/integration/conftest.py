@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from models.caption.settings import CaptionSettings
 from models.hull.settings import HullSettings
 from models.ntm.settings import NTMSettings
+from models.qa.settings import QASettings
 from models.sentiment.settings import SentimentSettings
 from models.speech.settings import SpeechSettings
 from models.translate.settings import TranslateSettings
@@ -26,6 +27,7 @@ def make_settings(
     caption: dict[str, object] | None = None,
     sentiment: dict[str, object] | None = None,
     ntm: dict[str, object] | None = None,
+    qa: dict[str, object] | None = None,
     **hull: object,
 ) -> ServerSettings:
     """Hull on, the other models off unless their dict is given (`caption` applies to both caption models)."""
@@ -39,6 +41,7 @@ def make_settings(
         caption_grounded=CaptionSettings(**cap),  # type: ignore[arg-type]
         sentiment=SentimentSettings(**{"enabled": False, "max_wait_ms": 20, **(sentiment or {})}),  # type: ignore[arg-type]
         ntm=NTMSettings(**{"enabled": False, "max_wait_ms": 20, **(ntm or {})}),  # type: ignore[arg-type]
+        qa=QASettings(**{"enabled": False, "max_wait_ms": 20, **(qa or {})}),  # type: ignore[arg-type]
     )
 
 

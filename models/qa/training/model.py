@@ -1,0 +1,77 @@
+"""End-to-End Memory Network (Sukhbaatar et al. 2015): position encoding, temporal encoding, K hops with
+adjacent weight tying, linear start (a flag of `forward`).
+
+    logits, hops = MemN2N(cfg)(story, question)   # story (B, M, J) word ids, newest sentence first; question (B, J)
+
+Adjacent tying: the memory embedding of hop k+1 is the output embedding of hop k, and the question embedding is
+the first memory embedding, so K hops have K + 1 word embeddings (and K + 1 temporal ones). The answer layer
+is a linear map of the final controller state onto answer classes (bAbI's answers, lists and paths included,
+each one class). Word id 0 pads and embeds to zeros; a memory slot whose words are all padding is masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class MemN2NConfig:
+    vocab: int
+    answers: int
+    dim: int = 50
+    hops: int = 3
+    memory: int = 50  # sentences held (the most recent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def position_weights(ids: torch.Tensor, dim: int) -> torch.Tensor:
+    """(..., J) word ids -> (..., J, dim) position-encoding weights l_kj = (1 - j/J) - (k/d)(1 - 2j/J), J the
+    sentence's own length (its non-padding words), zero on padding."""
+    present = (ids != 0).to(torch.float32)
+    length = present.sum(-1, keepdim=True).clamp(min=1.0)  # (..., 1)
+    j = torch.arange(1, ids.shape[-1] + 1, dtype=torch.float32) / length  # (..., J): j / J
+    k = torch.arange(1, dim + 1, dtype=torch.float32) / dim  # (d,)
+    weights = (1 - j).unsqueeze(-1) - k * (1 - 2 * j).unsqueeze(-1)
+    return weights * present.unsqueeze(-1)
+
+
+class MemN2N(nn.Module):
+    def __init__(self, cfg: MemN2NConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.words = nn.ModuleList(nn.Embedding(cfg.vocab, cfg.dim, padding_idx=0) for _ in range(cfg.hops + 1))
+        self.times = nn.ModuleList(nn.Embedding(cfg.memory, cfg.dim) for _ in range(cfg.hops + 1))
+        self.answer = nn.Linear(cfg.dim, cfg.answers, bias=False)
+        for p in self.parameters():
+            nn.init.normal_(p, std=0.1)
+        with torch.no_grad():
+            for e in self.words:
+                e.weight[0].zero_()
+
+    def embed(self, k: int, ids: torch.Tensor) -> torch.Tensor:
+        """Position-encoded bag of words with embedding k: (..., J) -> (..., dim)."""
+        return (self.words[k](ids) * position_weights(ids, self.cfg.dim)).sum(-2)
+
+    def forward(self, story: torch.Tensor, question: torch.Tensor, linear: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> answer logits (B, answers), attention of each hop over the memory slots (B, hops, M)."""
+        present = (story != 0).any(-1)  # (B, M)
+        slots = torch.arange(story.shape[1])
+        u = self.embed(0, question)  # (B, d)
+        hops = []
+        for k in range(self.cfg.hops):
+            memory = self.embed(k, story) + self.times[k](slots)  # (B, M, d)
+            output = self.embed(k + 1, story) + self.times[k + 1](slots)
+            scores = (memory @ u.unsqueeze(-1)).squeeze(-1)  # (B, M)
+            if linear:  # linear start: no softmax while the model finds its footing
+                p = scores.masked_fill(~present, 0.0)
+            else:
+                p = torch.softmax(scores.masked_fill(~present, -1e9), dim=-1)
+            u = u + (p.unsqueeze(-1) * output).sum(1)
+            hops.append(p)
+        return self.answer(u), torch.stack(hops, 1)

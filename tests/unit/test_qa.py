@@ -1,0 +1,83 @@
+"""Memory network pieces: bAbI parsing and splits, text handling, arrays newest first, position encoding,
+random noise, and the exported graph at other sizes than its example."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.qa.text import Vocab, Vocabularies, words
+from models.qa.training.data import Example, arrays, parse, splits, vocabularies
+from models.qa.training.model import MemN2N, MemN2NConfig, position_weights
+from models.qa.training.train import with_noise
+from models.training.paths import default_data_dir
+
+STORY = """1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Where is Mary?\tbathroom\t1
+4 Daniel went back to the hallway.
+5 Where is Daniel?\thallway\t4
+1 Sandra journeyed to the garden.
+2 Where is Sandra?\tgarden\t1
+"""
+
+
+def test_parse_keeps_statements_only_and_restarts_at_each_story(tmp_path: Path) -> None:
+    path = tmp_path / "qa1_single-supporting-fact_train.txt"
+    path.write_text(STORY)
+    ex = parse(path, 1)
+    assert [e.answer for e in ex] == ["bathroom", "hallway", "garden"]
+    assert ex[1].story == [words("Mary moved to the bathroom."), words("John went to the hallway."),
+                           words("Daniel went back to the hallway.")]  # fmt: skip
+    assert ex[2].story == [["sandra", "journeyed", "to", "the", "garden"]] and ex[2].question == ["where", "is", "sandra"]
+
+
+def test_arrays_hold_the_most_recent_sentences_newest_first() -> None:
+    vocab = Vocabularies(Vocab(["<pad>", "<unk>", "a", "b", "c"]), ["a", "c"])
+    ex = Example(1, [["a"], ["b"], ["c", "zzz"]], ["a", "b"], "c")
+    got = arrays([ex], vocab, memory=2, sentence=3)
+    assert got["story"][0].tolist() == [[4, 1, 0], [3, 0, 0]]  # "c zzz" (zzz unknown), then "b"; "a" dropped
+    assert got["question"][0].tolist() == [2, 3, 0] and got["answer"].tolist() == [1]
+
+
+def test_position_weights_follow_the_paper_and_ignore_padding() -> None:
+    ids = torch.tensor([[5, 6, 7, 0]])
+    weights = position_weights(ids, dim=4)[0]
+    J, d = 3, 4
+    for j in range(1, 4):
+        for k in range(1, 5):
+            assert float(weights[j - 1, k - 1]) == pytest.approx((1 - j / J) - (k / d) * (1 - 2 * j / J), abs=1e-6)
+    assert torch.all(weights[3] == 0)
+
+
+def test_random_noise_inserts_empty_memories_and_keeps_the_order() -> None:
+    story = np.zeros((1, 12, 2), dtype=np.int64)
+    story[0, :10, 0] = np.arange(1, 11)
+    out = with_noise(story, 0.1, random.Random(0))[0]
+    present = [int(r[0]) for r in out if r.any()]
+    assert present == list(range(1, 11)) and len([r for r in out[:11] if not r.any()]) == 1
+
+
+def test_padding_slots_get_no_attention_and_the_answer_does_not_depend_on_them() -> None:
+    torch.manual_seed(0)
+    model = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=3, memory=6)).eval()
+    story = torch.tensor([[[2, 3, 0], [4, 5, 6], [0, 0, 0]]])
+    question = torch.tensor([[7, 8, 0]])
+    logits, hops = model(story, question)
+    assert hops.shape == (1, 3, 3) and torch.all(hops[0, :, 2] == 0)
+    assert torch.allclose(hops.sum(-1), torch.ones(1, 3))
+    wider, _ = model(torch.nn.functional.pad(story, (0, 2)), torch.nn.functional.pad(question, (0, 2)))
+    assert torch.allclose(logits, wider, atol=1e-6)  # padding words change nothing
+
+
+@pytest.mark.skipif(not (default_data_dir() / "babi").exists(), reason="bAbI not present (see models/qa/MODEL_CARD.md)")
+def test_splits_hold_out_a_tenth_of_each_task_and_the_vocabulary_is_train_only() -> None:
+    data = splits(default_data_dir())
+    assert len(data["train"]) == 18_000 and len(data["val"]) == 2_000 and len(data["test"]) == 20_000
+    assert all(sum(e.task == t for e in data["val"]) == 100 for t in range(1, 21))
+    vocab = vocabularies(data["train"])
+    assert vocab.words.itos[:2] == ["<pad>", "<unk>"] and "n,w" in vocab.answers and "apple,football" in vocab.answers
