@@ -24,8 +24,9 @@ from benchmarks import loadgen
 from benchmarks.hull_batching import machine
 from benchmarks.loadgen import markdown_table
 from benchmarks.server import running_server
+from service.tasks import MODELS as REGISTRY
 
-MODELS = ("HULL", "TRANSLATE", "SPEECH", "CAPTION_PHOTO", "CAPTION_GROUNDED", "SENTIMENT")
+MODELS = tuple(name.upper() for name in REGISTRY)
 SERVED = {"translate": ("TRANSLATE",), "caption": ("CAPTION_GROUNDED",)}
 
 

@@ -28,12 +28,13 @@ from benchmarks.loadgen import markdown_table
 from benchmarks.server import running_server
 from models.training.paths import default_data_dir
 from models.translate.training.data import read_split
+from service.tasks import MODELS
 
 CONFIGS = {
     "request": {"SEQ2SERVE_TRANSLATE__BATCHING": "request", "SEQ2SERVE_TRANSLATE__MAX_BATCH_SIZE": "32"},
     "step": {"SEQ2SERVE_TRANSLATE__BATCHING": "step", "SEQ2SERVE_TRANSLATE__MAX_BATCH_SIZE": "32"},
 }
-OFF = {f"SEQ2SERVE_{m}__ENABLED": "false" for m in ("HULL", "SPEECH", "CAPTION_PHOTO", "CAPTION_GROUNDED", "SENTIMENT")}
+OFF = {f"SEQ2SERVE_{m.upper()}__ENABLED": "false" for m in MODELS if m != "translate"}  # /translate alone
 
 
 def request_pool(data_dir: Path, size: int = 200, seed: int = 7) -> list[dict[str, Any]]:

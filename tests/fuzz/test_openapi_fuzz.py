@@ -52,7 +52,8 @@ def app(artifacts_dir: Path) -> Iterator[FastAPI]:
     """Every model on. One app per test: schemathesis' pytest plugin ends ASGI lifespans after each test,
     and a stopped app is not started again (it stays draining)."""
     s = make_settings(artifacts_dir, translate={"enabled": True}, speech={"enabled": True, "max_output_chars": 8},
-                      caption={"enabled": True, "max_output_words": 5}, sentiment={"enabled": True})  # fmt: skip
+                      caption={"enabled": True, "max_output_words": 5}, sentiment={"enabled": True}, qa={"enabled": True},
+                      ntm={"enabled": True, "max_length": 40})  # fmt: skip
     served = create_app(s)
     assert served.openapi() == SPEC
     yield served
