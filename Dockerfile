@@ -97,6 +97,8 @@ COPY models/translate/__init__.py models/translate/search.py models/translate/vo
 COPY models/speech/__init__.py models/speech/audio.py models/speech/chars.py models/speech/features.py models/speech/search.py models/speech/handler.py models/speech/route.py models/speech/schemas.py models/speech/settings.py models/speech/task.py models/speech/
 COPY models/caption/__init__.py models/caption/images.py models/caption/search.py models/caption/handler.py models/caption/route.py models/caption/schemas.py models/caption/settings.py models/caption/task.py models/caption/
 COPY models/sentiment/__init__.py models/sentiment/infer.py models/sentiment/render.py models/sentiment/structure.py models/sentiment/trees.py models/sentiment/vocab.py models/sentiment/handler.py models/sentiment/route.py models/sentiment/schemas.py models/sentiment/settings.py models/sentiment/task.py models/sentiment/
+COPY models/qa/__init__.py models/qa/text.py models/qa/handler.py models/qa/route.py models/qa/schemas.py models/qa/settings.py models/qa/task.py models/qa/
+COPY models/ntm/__init__.py models/ntm/machine.py models/ntm/handler.py models/ntm/route.py models/ntm/schemas.py models/ntm/settings.py models/ntm/task.py models/ntm/
 COPY deploy/healthcheck.py deploy/
 COPY --from=export /build/models/ artifacts/
 # Bytecode compiled once here, so a read-only root filesystem costs nothing at start-up.
