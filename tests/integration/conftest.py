@@ -45,6 +45,18 @@ def make_settings(
     )
 
 
+def shipped_artifacts(root: Path, tiny: Path, name: str) -> Path:
+    """An artifacts folder serving the shipped checkpoint of model `name` (small ones only: exported here, per
+    test module) beside the tiny hull model that make_settings always serves."""
+    from export.__main__ import exporter
+    from service.tasks import MODELS
+
+    (root / "hull").symlink_to(tiny / "hull")
+    spec = MODELS[name]
+    exporter(spec)(root / name, *spec.checkpoint_paths)
+    return root
+
+
 async def running_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -12,20 +12,14 @@ import httpx
 import numpy as np
 import pytest
 
-from models.ntm import export as ntm_export
 from service.app import create_app
 from tests.helpers import formed_a_batch
-from tests.integration.conftest import make_settings, running_client
-
-SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "ntm.safetensors"
+from tests.integration.conftest import make_settings, running_client, shipped_artifacts
 
 
 @pytest.fixture(scope="module")
 def shipped_ntm(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("ntm-artifacts")
-    (root / "hull").symlink_to(artifacts_dir / "hull")  # make_settings serves hull too
-    ntm_export.export(root / "ntm", SHIPPED)
-    return root
+    return shipped_artifacts(tmp_path_factory.mktemp("ntm-artifacts"), artifacts_dir, "ntm")
 
 
 @pytest.fixture

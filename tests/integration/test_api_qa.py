@@ -10,22 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from models.qa import export as qa_export
 from service.app import create_app
 from tests.helpers import formed_a_batch
-from tests.integration.conftest import make_settings, running_client
+from tests.integration.conftest import make_settings, running_client, shipped_artifacts
 
-SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "qa.safetensors"
 STORY = ["Mary moved to the bathroom.", "John went to the hallway.", "Daniel went back to the hallway.",
          "Sandra moved to the garden."]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def shipped_qa(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("qa-artifacts")
-    (root / "hull").symlink_to(artifacts_dir / "hull")  # make_settings serves hull too
-    qa_export.export(root / "qa", SHIPPED)
-    return root
+    return shipped_artifacts(tmp_path_factory.mktemp("qa-artifacts"), artifacts_dir, "qa")
 
 
 @pytest.fixture
