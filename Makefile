@@ -33,7 +33,8 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 export: $(STAMP)  ## export shipped checkpoints to build/models (ONNX + TorchScript), skipped when up to date
 	$(BIN)/python -m export
 
-eval: export  ## measure every served model (each task's evaluation, from service/tasks.py); rewrites models/*/card.json (about 4 minutes on 2 cores)
+eval: export  ## measure every served model (each task's evaluation, from service/tasks.py); rewrites models/*/card.json (about 10 minutes on 2 cores)
+	bash scripts/install-debian-deps.sh
 	$(BIN)/python -m evaluation
 
 bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.md)
