@@ -26,7 +26,6 @@ from models.ntm.schemas import BITS, NTMRequest
 from models.ntm.training.data import eval_sets
 from service.engine.handler import Handler
 from service.engine.registry import loaded_handler
-from service.engine.runtimes import read_meta
 
 LENGTHS = (10, 20, 40, 80, 120)
 SIZE, CHUNK, SEED = 100, 50, 2014
@@ -74,7 +73,7 @@ def main() -> None:
     def int8_measure(h: Handler[Any, Any, Any, Any]) -> dict[str, Any]:  # the training length and 4x it
         return {f"bit_errors_L{n}": round(float(np.mean([r.errors for r in copies(h, sets[n])])), 3) for n in (20, 80)}
 
-    card = {"task": "copy task (8-bit vectors)", "checkpoint_sha256": read_meta(args.artifacts).get("checkpoint_sha256"),
+    card = {"task": "copy task (8-bit vectors)", "checkpoint_sha256": handler.meta.get("checkpoint_sha256"),
             "metrics": metrics, "precision": compare_precisions("ntm", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.card}")

@@ -24,7 +24,6 @@ from models.qa.training.data import TASKS, Example, splits
 from models.training.paths import default_data_dir
 from service.engine.handler import Handler
 from service.engine.registry import loaded_handler
-from service.engine.runtimes import read_meta
 
 CHUNK = 64
 
@@ -70,7 +69,7 @@ def main() -> None:
     def int8_measure(h: Handler[Any, Any, Any, Any]) -> dict[str, Any]:  # on validation
         return {"val_mean_error": errors(h, data["val"])["mean_error"]}
 
-    card = {"task": "bAbI 1k QA, 20 tasks jointly", "checkpoint_sha256": read_meta(args.artifacts).get("checkpoint_sha256"),
+    card = {"task": "bAbI 1k QA, 20 tasks jointly", "checkpoint_sha256": handler.meta.get("checkpoint_sha256"),
             "metrics": metrics, "precision": compare_precisions("qa", args.artifacts, int8_measure)}  # fmt: skip
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.card}")

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,9 +60,7 @@ def dev_sets(data_dir: Path, seed: int = 1) -> dict[str, DevSet]:
     sets = {"dev_fsdd": DevSet([f.read_bytes() for f in files], [synth.DIGITS[int(f.name[0])] for f in files], [""] * len(files))}
     plans = synth_plans(data_dir, seed)
     for name in ("dev_synth", "dev_engine"):
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            clips = list(pool.map(synth.synthesize, plans[name]))
-        audio = [wav_bytes(np.asarray(x, dtype=np.float32), SAMPLE_RATE) for x in clips]
+        audio = [wav_bytes(x, SAMPLE_RATE) for x in synth.synthesize_all(plans[name])]
         sets[name] = DevSet(audio, [u.text for u in plans[name]], [f"{u.engine}/{u.voice}" for u in plans[name]])
     return sets
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 PAD, UNK = "<pad>", "<unk>"
 WORD = re.compile(r"[a-z0-9']+")
@@ -20,7 +21,7 @@ def words(sentence: str) -> list[str]:
 class Vocab:
     itos: list[str]  # words: <pad> (id 0) and <unk> (id 1) first
 
-    @property
+    @cached_property  # built once: every sentence of every request looks its words up here
     def stoi(self) -> dict[str, int]:
         return {w: i for i, w in enumerate(self.itos)}
 

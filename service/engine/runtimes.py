@@ -133,8 +133,7 @@ def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: Runtime
     raise ValueError(f"unknown runtime {kind!r}: expected 'onnx' or 'torchscript'")
 
 
-TOP_INPUTS = ("vocab_ids", "k")  # what TopKStep (export/common.py) adds to a decoder step's inputs
-TOP_OUTPUTS = ("top_logp", "top_ids", "src_logp")
+TOP_OUTPUTS = ("top_logp", "top_ids", "src_logp")  # what TopKStep (export/common.py) adds to a decoder step
 
 
 class EncoderDecoderGraphs:

@@ -18,9 +18,7 @@ with `dev_synth`.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +90,11 @@ class AudioCorpus:
         return cls(np.concatenate(pcm), offsets, texts, sources)
 
     def subset(self, idx: list[int]) -> AudioCorpus:
-        return AudioCorpus.from_clips([self.clip(i) for i in idx], [self.texts[i] for i in idx], [self.sources[i] for i in idx])
+        """The clips `idx`, their 16-bit samples as stored (no round trip through float)."""
+        pieces = [self.samples[self.offsets[i] : self.offsets[i + 1]] for i in idx]
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+        return AudioCorpus(samples, offsets, [self.texts[i] for i in idx], [self.sources[i] for i in idx])
 
     def features(self) -> Corpus:
         """Log-mel features of every clip, unaugmented: what dev sets are scored on."""
@@ -117,7 +119,7 @@ def fsdd_name(source: str) -> tuple[str, int]:
 def fsdd_files(data_dir: Path, dev: bool) -> list[Path]:
     """Recordings named {digit}_{speaker}_{take}.wav; takes 0-4 are dev, the rest train."""
     files = sorted((data_dir / "fsdd" / "recordings").glob("*.wav"))
-    return [f for f in files if (int(re.split(r"[_.]", f.name)[2]) < 5) == dev]
+    return [f for f in files if (fsdd_name(f"fsdd/{f.name}")[1] < 5) == dev]
 
 
 def fsdd_audio(data_dir: Path) -> AudioCorpus:
@@ -127,8 +129,7 @@ def fsdd_audio(data_dir: Path) -> AudioCorpus:
 
 
 def synth_audio(utterances: list[synth.Utterance]) -> AudioCorpus:
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        clips = [np.asarray(x, dtype=np.float32) for x in pool.map(synth.synthesize, utterances)]
+    clips = synth.synthesize_all(utterances)
     return AudioCorpus.from_clips(clips, [u.text for u in utterances], [f"{u.engine}/{u.voice}" for u in utterances])
 
 

@@ -66,7 +66,7 @@ def main() -> None:
                    "--out", str(RUNS / f"fold-{speaker}" / "best.safetensors"), *train_args]  # fmt: skip
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True)
-        print(json.dumps(record(found, args.epochs, train_args), indent=2), flush=True)
+    print(json.dumps(record(found, args.epochs, train_args), indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,18 @@ espeak-ng, flite and festival are Debian packages (`scripts/install-debian-deps.
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import re
 import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from models.speech.audio import read_wav, resample
 from models.speech.features import SAMPLE_RATE
@@ -69,6 +73,13 @@ def synthesize(u: Utterance) -> list[float]:
         raise ValueError(f"unknown engine {u.engine!r}")
     x, rate = read_wav(wav)
     return resample(x, rate, SAMPLE_RATE).tolist()
+
+
+def synthesize_all(utterances: list[Utterance]) -> list[np.ndarray]:
+    """Each utterance's float32 samples at SAMPLE_RATE, in order; the engines run as subprocesses, so threads
+    keep every core busy."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return [np.asarray(x, dtype=np.float32) for x in pool.map(synthesize, utterances)]
 
 
 def _flite(u: Utterance) -> bytes:

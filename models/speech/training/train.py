@@ -81,15 +81,14 @@ def augmented_batch(audio: AudioCorpus, idx: list[int], rng: random.Random, cfg:
 
 def pack(feats: list[np.ndarray], texts: list[str]) -> list[torch.Tensor]:
     """Padded features, lengths, and the target's decoder inputs and outputs."""
-    idx = range(len(feats))
     width = padded_frames(max(len(f) for f in feats))
-    x = np.zeros((len(idx), width, feats[0].shape[1]), dtype=np.float32)
+    x = np.zeros((len(feats), width, feats[0].shape[1]), dtype=np.float32)
     for row, f in enumerate(feats):
         x[row, : len(f)] = f
     ids = [encode_text(t) for t in texts]
     t = max(len(s) for s in ids) + 1
-    tgt_in = np.full((len(idx), t), PAD_ID, dtype=np.int64)
-    tgt_out = np.full((len(idx), t), PAD_ID, dtype=np.int64)
+    tgt_in = np.full((len(feats), t), PAD_ID, dtype=np.int64)
+    tgt_out = np.full((len(feats), t), PAD_ID, dtype=np.int64)
     for row, s in enumerate(ids):
         tgt_in[row, : len(s) + 1] = [BOS_ID, *s]
         tgt_out[row, : len(s) + 1] = [*s, EOS_ID]
