@@ -2,36 +2,53 @@
 # seq2serve image: export the shipped checkpoints to ONNX at build time, serve them without torch.
 #
 #   docker build -t seq2serve:cpu .
-#   docker build --build-arg FLAVOR=gpu -t seq2serve:gpu .
+#   docker build --build-arg FLAVOR=gpu --build-arg RUNTIME_BASE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu22.04 -t seq2serve:gpu .
 #   docker run --rm -p 8000:8000 seq2serve:cpu            (GPU: add --gpus all)
 #
-# Stages: `export` (torch, CPU build) writes /build/models; `base-cpu` / `base-gpu` give a Python 3.11
-# venv at /opt/venv; `runtime` (FROM base-$FLAVOR) installs the project's dependencies without extras,
-# the serving code and the exported graphs. Needs BuildKit (the default builder since Docker 23), which
-# builds only the base stage that FLAVOR picks.
+# Stages: `export` (torch, CPU build) writes /build/models; `runtime` (FROM RUNTIME_BASE) makes a Python
+# 3.11 venv at /opt/venv, installs the project's dependencies without extras, the serving code and the
+# exported graphs. No stage name is computed from a build arg, so every builder (BuildKit, the classic
+# builder, podman/buildah) builds the same two stages (`make image-check` builds it with podman).
 # Pins: base images by tag (deploy/README.md: pinning by digest); Python packages through
 # deploy/constraints-*.txt, regenerated with `python deploy/requirements.py --lock`.
 # Static checks, no Docker needed: scripts/check-deploy.sh.
 
+# cpu: onnxruntime; gpu: onnxruntime-gpu, which needs RUNTIME_BASE to be a CUDA 13 + cuDNN 9 image.
 ARG FLAVOR=cpu
+# The Python 3.11 image the export stage (and, by default, the runtime) starts from. `make image-check`
+# passes a Debian bookworm image it builds locally (debootstrap + Debian's python3 and python3-venv),
+# since no registry can be reached there.
+ARG PYTHON_BASE=python:3.11.14-slim-bookworm
+# The runtime's base. For FLAVOR=gpu: nvidia/cuda:13.0.1-cudnn-runtime-ubuntu22.04 (docker-compose.gpu.yml
+# passes it), what the onnxruntime-gpu wheels on PyPI are built against (deploy/README.md).
+ARG RUNTIME_BASE=${PYTHON_BASE}
 
 # ---------------------------------------------------------------------------------------------------
 # export: checkpoints/*.safetensors -> /build/models/<model>/{encode,decode_step}.onnx + meta.json
-FROM python:3.11.14-slim-bookworm AS export
+# The base is a build arg, which hadolint cannot resolve (DL3006); its default above pins a tag.
+# hadolint ignore=DL3006
+FROM ${PYTHON_BASE} AS export
 # torch comes from the PyTorch CPU wheel index, not pip's default index: PyPI's Linux torch wheel is the
 # CUDA build, which drags in gigabytes of nvidia-* wheels the export never uses. Only torch itself
 # comes from there (--no-deps); everything else, torch's own dependencies too, comes from PyPI, pinned.
+# make image-check passes PyPI's URL: its pipconf secret's find-links then supply a CPU build of torch.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 # Must equal the pin in pyproject's `train` extra (scripts/check-deploy.sh checks).
 ARG TORCH_VERSION=2.13.0
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 WORKDIR /src
 COPY pyproject.toml ./
 COPY deploy/requirements.py deploy/constraints-export.txt deploy/
-RUN pip install --no-cache-dir --no-deps --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+# A venv, not the base's own interpreter: Debian's python3 refuses system-wide pip installs (PEP 668).
+# The optional `pipconf` secret is the builder's pip configuration (mirrors, index URLs), for the pip
+# installs only: a secret mount leaves no trace in the image or its history (make image-check uses it).
+RUN python3 -m venv /opt/venv
+RUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \
+    pip install --no-cache-dir --no-deps --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
     && python deploy/requirements.py --extra train > /tmp/requirements.txt \
     && pip install --no-cache-dir -c deploy/constraints-export.txt -r /tmp/requirements.txt
 # Only what the export reads: model code and cards, the exporters, the task registry (service/tasks.py
@@ -46,34 +63,31 @@ RUN python -m export --force --out /build/models \
     && find /build/models -name '*.ts' -delete
 
 # ---------------------------------------------------------------------------------------------------
-# Runtime bases: the same Python 3.11 venv at /opt/venv on either flavor.
-FROM python:3.11.14-slim-bookworm AS base-cpu
-RUN python -m venv /opt/venv
-
-# CUDA 13 + cuDNN 9: what the onnxruntime-gpu wheels on PyPI are built against (deploy/README.md).
-FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu22.04 AS base-gpu
+# runtime: ONNX Runtime and the numpy serving code; no torch, non-root, one process (python -m service).
+# hadolint ignore=DL3006
+FROM ${RUNTIME_BASE} AS runtime
+ARG FLAVOR
 ARG DEBIAN_FRONTEND=noninteractive
-# Ubuntu 22.04's own python3.11 package is the 3.11.0 release candidate; the deadsnakes PPA carries the
-# current 3.11 release. The helper that adds the PPA is removed again in the same layer.
+# A Python 3.11 venv at /opt/venv on either flavor. The Python and Debian bases have python3.11; the CUDA
+# image (Ubuntu 22.04) does not, and Ubuntu's own python3.11 package is the 3.11.0 release candidate, so
+# there it comes from the deadsnakes PPA, whose helper is removed again in the same layer.
 # Not pinning apt versions (DL3008): Ubuntu replaces package versions with each security update, so a
 # pinned version stops installing; the base image tag is what pins this stage.
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends software-properties-common \
-    && add-apt-repository -y ppa:deadsnakes/ppa \
-    && apt-get update \
-    && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
-    && apt-get purge -y --auto-remove software-properties-common \
-    && rm -rf /var/lib/apt/lists/* \
+RUN if [ "${FLAVOR}" = gpu ] && [ ! -d /usr/local/cuda ]; then \
+        echo "FLAVOR=gpu needs a CUDA base: --build-arg RUNTIME_BASE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu22.04" >&2; \
+        exit 1; \
+    fi \
+    && if ! command -v python3.11 > /dev/null; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends software-properties-common \
+        && add-apt-repository -y ppa:deadsnakes/ppa \
+        && apt-get update \
+        && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
+        && apt-get purge -y --auto-remove software-properties-common \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
     && python3.11 -m venv /opt/venv
-
-# ---------------------------------------------------------------------------------------------------
-# runtime: ONNX Runtime and the numpy serving code; no torch, non-root, one process (python -m service).
-# The stage name is a build arg, which hadolint cannot resolve (DL3006); both base stages above pin
-# their image by tag.
-# hadolint ignore=DL3006
-FROM base-${FLAVOR} AS runtime
-ARG FLAVOR
 ENV PATH=/opt/venv/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -83,7 +97,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 # two commands (FLAVOR=cpu) in a clean venv and imports the app from the files copied below.
 COPY pyproject.toml /tmp/seq2serve/
 COPY deploy/requirements.py deploy/constraints-runtime.txt /tmp/seq2serve/deploy/
-RUN python /tmp/seq2serve/deploy/requirements.py --flavor "${FLAVOR}" > /tmp/seq2serve/requirements.txt \
+RUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \
+    python /tmp/seq2serve/deploy/requirements.py --flavor "${FLAVOR}" > /tmp/seq2serve/requirements.txt \
     && pip install --no-cache-dir -c /tmp/seq2serve/deploy/constraints-runtime.txt -r /tmp/seq2serve/requirements.txt \
     && rm -rf /tmp/seq2serve
 WORKDIR /app

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint format export eval bench deploy-check tasks clean help
+.PHONY: serve test lint format export eval bench deploy-check image-check tasks clean help
 
 help:  ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml
 serve: export  ## create .venv, export the shipped checkpoints if needed, serve on :8000
 	$(BIN)/python -m service
 
-test: $(STAMP)  ## lint, unit + integration + end-to-end tests, then the deployment files' static checks
-	bash scripts/install-debian-deps.sh
+test: $(STAMP)  ## lint, unit + integration + end-to-end tests, the deployment files' static checks, then the image built and run (as root)
+	bash scripts/install-debian-deps.sh --image
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 	VENV=$(VENV) bash scripts/check-deploy.sh
+	$(BIN)/python deploy/image_check.py --if-root
 
 lint: $(STAMP)  ## ruff only
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -42,6 +43,10 @@ bench: export  ## batching off vs on for /hull (several minutes; see BENCHMARKS.
 
 deploy-check: $(STAMP)  ## static checks of Dockerfile, compose, k8s and Grafana files + the runtime image's install in a clean venv (no Docker)
 	VENV=$(VENV) bash scripts/check-deploy.sh
+
+image-check: $(STAMP)  ## build the CPU image from the Dockerfile with podman on a debootstrapped Debian base, run and check it (deploy/README.md; root; about 5 minutes)
+	bash scripts/install-debian-deps.sh --image
+	$(BIN)/python deploy/image_check.py
 
 tasks: $(STAMP)  ## list the tasks (service/tasks.py) and each one's training recipe
 	@for t in $$($(BIN)/python -c 'from service.tasks import TASKS; print(" ".join(t.name for t in TASKS))'); do \
