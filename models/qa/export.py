@@ -1,6 +1,6 @@
-"""Export the memory network: one graph, `answer` (story, question) -> (answer probabilities, each hop's
-attention over the story's sentences), any batch, number of sentences (up to the model's memory) and words;
-and the vocabularies (`vocab.json`)."""
+"""Export the memory network (or an ensemble of them, as one graph): `answer` (story, question) -> (answer
+probabilities, each hop's attention over the story's sentences), any batch, number of sentences (up to the
+model's memory) and words; and the vocabularies (`vocab.json`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from export.common import GraphSpec, checkpoint_meta, export_graphs
-from models.qa.training.checkpoint import load_checkpoint
-from models.qa.training.model import MemN2N
+from models.qa.training.checkpoint import QAModel, load_checkpoint
+from models.qa.training.model import MemN2NEnsemble
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "models" / "qa" / "card.json"
@@ -21,7 +21,7 @@ CARD = ROOT / "models" / "qa" / "card.json"
 class Answer(nn.Module):
     """The served form: softmax over answers (the trained model gives logits)."""
 
-    def __init__(self, model: MemN2N) -> None:
+    def __init__(self, model: QAModel) -> None:
         super().__init__()
         self.model = model
 
@@ -30,7 +30,7 @@ class Answer(nn.Module):
         return torch.softmax(logits, dim=-1), hops
 
 
-def graph_spec(model: MemN2N) -> GraphSpec:
+def graph_spec(model: QAModel) -> GraphSpec:
     cfg = model.cfg
 
     def inputs(batch: int, words: int) -> tuple[torch.Tensor, ...]:
@@ -50,5 +50,6 @@ def export(out_dir: Path, checkpoint: Path) -> dict[str, Any]:
     model, vocab = load_checkpoint(checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "vocab.json").write_text(vocab.to_json())
-    meta = checkpoint_meta("qa", checkpoint, "epoch", model.cfg.to_dict(), CARD)
+    members = len(model.members) if isinstance(model, MemN2NEnsemble) else 1
+    meta = checkpoint_meta("qa", checkpoint, "epoch", {**model.cfg.to_dict(), "members": members}, CARD)
     return export_graphs([graph_spec(model)], out_dir, meta, example=(2, 6), check=(5, 9))

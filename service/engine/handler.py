@@ -105,6 +105,12 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
     def card(self) -> dict[str, Any]:
         return dict(self.meta.get("card", {}))
 
+    @property
+    def members(self) -> int:
+        """How many trained models the exported graphs average (an ensemble's export records it)."""
+        config = self.meta.get("config")
+        return int(config.get("members", 1)) if isinstance(config, dict) else 1
+
     @abstractmethod
     def decode(self, request: Req) -> list[Item]: ...
 

@@ -50,6 +50,7 @@ async def list_models(request: Request) -> ModelList:
                     max_batch_size=m.settings.max_batch_size, max_wait_ms=m.settings.max_wait_ms, max_queue=m.settings.max_queue
                 ),
                 card=m.handler.card,
+                members=m.handler.members,
             )
         )
     return ModelList(models=infos)

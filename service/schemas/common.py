@@ -54,6 +54,7 @@ class ModelInfo(BaseModel):
     endpoint: str
     batching: BatchingInfo
     card: dict[str, Any] = Field(description="Model-card metrics, as measured by `make eval`")
+    members: int = Field(1, description="Trained models averaged at inference (an ensemble) behind this name; 1: a single model")
 
 
 class ModelList(BaseModel):

@@ -138,7 +138,7 @@ async def test_system_routes(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json() == {"ready": True, "models": {"hull": "ready"}}
     models = (await client.get("/v1/models")).json()["models"]
     assert models[0]["name"] == "hull" and models[0]["runtime"] == "onnx" and models[0]["device"] == "cpu"
-    assert models[0]["batching"]["max_batch_size"] == 32
+    assert models[0]["batching"]["max_batch_size"] == 32 and models[0]["members"] == 1
     spec = (await client.get("/openapi.json")).json()
     assert "/hull" in spec["paths"] and "422" in spec["paths"]["/hull"]["post"]["responses"]
 

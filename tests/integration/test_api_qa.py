@@ -87,3 +87,11 @@ async def test_v2_infer_answers_too(qclient: httpx.AsyncClient) -> None:
     r = await qclient.post("/v2/models/qa/infer", json=body)
     assert r.status_code == 200, r.text
     assert r.json()["outputs"][0]["data"] == ["hallway"]
+
+
+async def test_v1_models_shows_how_many_trained_models_the_shipped_checkpoint_averages(qclient: httpx.AsyncClient) -> None:
+    from models.training.checkpoints import read_metadata
+
+    shipped = int(read_metadata(Path("checkpoints/qa.safetensors")).get("members", "1"))
+    models = {m["name"]: m for m in (await qclient.get("/v1/models")).json()["models"]}
+    assert models["qa"]["members"] == shipped

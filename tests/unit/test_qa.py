@@ -81,3 +81,53 @@ def test_splits_hold_out_a_tenth_of_each_task_and_the_vocabulary_is_train_only()
     assert all(sum(e.task == t for e in data["val"]) == 100 for t in range(1, 21))
     vocab = vocabularies(data["train"])
     assert vocab.words.itos[:2] == ["<pad>", "<unk>"] and "n,w" in vocab.answers and "apple,football" in vocab.answers
+
+
+def test_an_ensemble_averages_its_members_answers_and_attention_and_survives_checkpoint_and_export(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from models.qa.export import export
+    from models.qa.training.checkpoint import load_checkpoint, save_checkpoint
+    from models.qa.training.model import MemN2NEnsemble
+
+    cfg = MemN2NConfig(vocab=10, answers=4, dim=8, hops=3, memory=6)
+    members = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        members.append(MemN2N(cfg).eval())
+    ensemble = MemN2NEnsemble(members).eval()
+    story, question = torch.tensor([[[2, 3, 0], [4, 5, 6], [0, 0, 0]]]), torch.tensor([[7, 8, 0]])
+    with torch.no_grad():
+        logits, hops = ensemble(story, question)
+        outs = [m(story, question) for m in members]
+    assert torch.allclose(torch.softmax(logits, -1), torch.stack([torch.softmax(lg, -1) for lg, _ in outs]).mean(0), atol=1e-6)
+    assert torch.allclose(hops, torch.stack([h for _, h in outs]).mean(0)) and torch.all(hops[0, :, 2] == 0)
+    vocab = Vocabularies(Vocab(["<pad>", "<unk>", *"abcdefgh"]), list("wxyz"))
+    save_checkpoint(ensemble, vocab, tmp_path / "qa.safetensors", {"epoch": 3})
+    loaded, _ = load_checkpoint(tmp_path / "qa.safetensors")
+    assert isinstance(loaded, MemN2NEnsemble) and len(loaded.members) == 3
+    assert torch.allclose(loaded(story, question)[0], logits)
+    meta = export(tmp_path / "out", tmp_path / "qa.safetensors")
+    assert meta["config"]["members"] == 3
+    probs, onnx_hops = ort.InferenceSession(str(tmp_path / "out" / "answer.onnx")).run(
+        None, {"story": story.numpy(), "question": question.numpy()}
+    )
+    assert np.allclose(probs, torch.softmax(logits, -1).numpy(), atol=1e-5) and np.allclose(onnx_hops, hops.numpy(), atol=1e-5)
+
+
+def test_ensemble_selection_adds_members_only_while_validation_improves() -> None:
+    from models.qa.training.ensemble import select
+
+    torch.manual_seed(0)
+    models = {n: MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=1, memory=6)) for n in "abc"}
+    # A made-up validation score: a wants company of b only; c spoils any ensemble.
+    table = {("a",): 10.0, ("b",): 12.0, ("c",): 11.0, ("a", "b"): 8.0, ("a", "c"): 13.0, ("a", "b", "c"): 9.0}
+
+    def score(m: torch.nn.Module) -> dict:
+        members = getattr(m, "members", [m])
+        key = tuple(sorted(n for n, x in models.items() if any(x is y for y in members)))
+        return {"mean_error": table[key], "failed": 0, "loss": 1.0, "errors": {}}
+
+    chosen, record = select(models, score)
+    assert chosen == ["a", "b"] and [s["mean_error"] for s in record["steps"]] == [10.0, 8.0]
+    assert record["candidates"]["c"]["mean_error"] == 11.0

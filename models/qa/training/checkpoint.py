@@ -1,4 +1,8 @@
-"""Memory-network checkpoints as safetensors: constructor args and the vocabularies in the metadata."""
+"""Memory-network checkpoints as safetensors: constructor args and the vocabularies in the metadata.
+
+An ensemble (models/qa/training/ensemble.py) is one file too: its members' weights under `members.<i>.`,
+and `members` (their number) in the metadata beside the shared config and vocabularies.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,23 @@ import json
 from pathlib import Path
 
 from models.qa.text import Vocabularies
-from models.qa.training.model import MemN2N, MemN2NConfig
+from models.qa.training.model import MemN2N, MemN2NConfig, MemN2NEnsemble
 from models.training.checkpoints import load_weights, read_metadata, save_weights
 
+QAModel = MemN2N | MemN2NEnsemble
 
-def save_checkpoint(model: MemN2N, vocab: Vocabularies, path: Path, extra: dict[str, object] | None = None) -> None:
+
+def save_checkpoint(model: QAModel, vocab: Vocabularies, path: Path, extra: dict[str, object] | None = None) -> None:
     meta = {"config": json.dumps(model.cfg.to_dict()), "vocab": vocab.to_json(), **{k: str(v) for k, v in (extra or {}).items()}}
+    if isinstance(model, MemN2NEnsemble):
+        meta["members"] = str(len(model.members))
     save_weights(model, path, meta)
 
 
-def load_checkpoint(path: Path) -> tuple[MemN2N, Vocabularies]:
+def load_checkpoint(path: Path) -> tuple[QAModel, Vocabularies]:
     meta = read_metadata(path)
-    model = MemN2N(MemN2NConfig(**json.loads(meta["config"])))
+    cfg = MemN2NConfig(**json.loads(meta["config"]))
+    n = int(meta.get("members", "0"))
+    model: QAModel = MemN2NEnsemble([MemN2N(cfg) for _ in range(n)]) if n else MemN2N(cfg)
     model.load_state_dict(load_weights(path))
     return model.eval(), Vocabularies.from_json(meta["vocab"])

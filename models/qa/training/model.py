@@ -2,6 +2,7 @@
 adjacent weight tying, linear start (a flag of `forward`).
 
     logits, hops = MemN2N(cfg)(story, question)   # story (B, M, J) word ids, newest sentence first; question (B, J)
+    logits, hops = MemN2NEnsemble([m1, m2, ...])(story, question)   # the same, members' answers averaged
 
 Adjacent tying: the memory embedding of hop k+1 is the output embedding of hop k, and the question embedding is
 the first memory embedding, so K hops have K + 1 word embeddings (and K + 1 temporal ones). The answer layer
@@ -75,3 +76,21 @@ class MemN2N(nn.Module):
             u = u + (p.unsqueeze(-1) * output).sum(1)
             hops.append(p)
         return self.answer(u), torch.stack(hops, 1)
+
+
+class MemN2NEnsemble(nn.Module):
+    """Several memory networks (same vocabularies, same hops and memory) as one: the answer distribution is
+    the mean of the members' (returned as its log, so it stands in for logits everywhere: softmax gives the
+    mean back), and each hop's attention is the members' mean, so the answer still shows where it looked."""
+
+    def __init__(self, members: list[MemN2N]) -> None:
+        super().__init__()
+        first = members[0].cfg
+        assert all(m.cfg == first for m in members), "ensemble members differ in shape"
+        self.cfg = first
+        self.members = nn.ModuleList(members)
+
+    def forward(self, story: torch.Tensor, question: torch.Tensor, linear: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        outs = [m(story, question, linear=linear) for m in self.members]
+        probs = torch.stack([torch.softmax(logits, -1) for logits, _ in outs]).mean(0)
+        return torch.log(probs.clamp(min=1e-12)), torch.stack([hops for _, hops in outs]).mean(0)

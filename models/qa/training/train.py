@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from models.qa.training.checkpoint import save_checkpoint
 from models.qa.training.data import TASKS, arrays, splits, vocabularies
-from models.qa.training.model import MemN2N, MemN2NConfig
+from models.qa.training.model import MemN2N, MemN2NConfig, MemN2NEnsemble
 from models.training.checkpoints import resume_run_state, save_run_state
 from models.training.paths import default_data_dir
 
@@ -67,7 +67,7 @@ def with_noise(story: np.ndarray, share: float, rng: random.Random) -> np.ndarra
     return out
 
 
-def scores(model: MemN2N, data: dict[str, np.ndarray], tasks: np.ndarray, linear: bool) -> dict[str, Any]:
+def scores(model: MemN2N | MemN2NEnsemble, data: dict[str, np.ndarray], tasks: np.ndarray, linear: bool) -> dict[str, Any]:
     """Mean cross-entropy, and the error (%) per task and their mean."""
     model.eval()
     with torch.no_grad():
