@@ -7,7 +7,8 @@ per fold, each resumable: rerunning the command continues where it stopped) trai
 recordings and the synthetic speech, chooses its checkpoint on dev_fsdd and dev_synth, and scores every
 recording of the held-out speaker. The folds' results (from runs/speech/fold-<speaker>/best.json) are
 recorded in models/speech/folds.json, which `make eval` copies into the model card: each fold's exact-digit
-accuracy and CER on its held-out speaker, and their mean and worst over the finished folds.
+accuracy and CER on its held-out speaker, what it heard most often instead of the right digit (its top
+confusions, computed once per fold from the chosen checkpoint), and the mean and worst over finished folds.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,28 @@ from models.speech.training.data import CACHE, fsdd_name, load_audio
 
 RECORD = Path("models/speech/folds.json")
 RUNS = Path("runs/speech")
+
+
+def confusions(speaker: str, cache: Path, top: int = 6) -> list[dict[str, Any]]:
+    """The chosen checkpoint's most frequent mistakes on the held-out speaker: [{said, heard, count}]."""
+    import torch
+
+    from models.speech.training.checkpoint import load_checkpoint
+    from models.speech.training.train import greedy_texts, run_splits
+
+    torch.set_num_threads(1)
+    corpus = run_splits(cache, [speaker]).test[f"speaker_{speaker}"]
+    heard = greedy_texts(load_checkpoint(RUNS / f"fold-{speaker}" / "best.safetensors"), corpus)
+    pairs = Counter((ref, hyp) for hyp, ref in zip(heard, corpus.texts, strict=True) if hyp != ref)
+    return [{"said": r, "heard": h, "count": n} for (r, h), n in pairs.most_common(top)]
+
+
+def cached_confusions(speaker: str, cache: Path) -> list[dict[str, Any]]:
+    path = RUNS / f"fold-{speaker}" / "confusions.json"
+    best = RUNS / f"fold-{speaker}" / "best.safetensors"
+    if not path.exists() or path.stat().st_mtime < best.stat().st_mtime:
+        path.write_text(json.dumps(confusions(speaker, cache), indent=2))
+    return list(json.loads(path.read_text()))
 
 
 def fold_result(speaker: str, epochs: int) -> dict[str, Any] | None:
@@ -39,8 +63,10 @@ def fold_result(speaker: str, epochs: int) -> dict[str, Any] | None:
             "dev": {k: b[k] for k in ("dev_fsdd", "dev_synth", "dev_engine") if k in b}}  # fmt: skip
 
 
-def record(speakers: list[str], epochs: int, args: list[str]) -> dict[str, Any]:
+def record(speakers: list[str], epochs: int, args: list[str], cache: Path) -> dict[str, Any]:
     folds = [r for s in speakers if (r := fold_result(s, epochs)) is not None]
+    for f in folds:
+        f["confusions"] = cached_confusions(f["speaker"], cache)
     acc = [f["accuracy"] for f in folds]
     out = {"command": f"python -m models.speech.training.folds --epochs {epochs}", "train_args": args, "speakers": speakers,
            "finished": len(folds), "folds": folds,
@@ -66,7 +92,7 @@ def main() -> None:
                    "--out", str(RUNS / f"fold-{speaker}" / "best.safetensors"), *train_args]  # fmt: skip
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True)
-    print(json.dumps(record(found, args.epochs, train_args), indent=2), flush=True)
+    print(json.dumps(record(found, args.epochs, train_args, args.cache), indent=2), flush=True)
 
 
 if __name__ == "__main__":
