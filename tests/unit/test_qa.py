@@ -131,3 +131,30 @@ def test_ensemble_selection_adds_members_only_while_validation_improves() -> Non
     chosen, record = select(models, score)
     assert chosen == ["a", "b"] and [s["mean_error"] for s in record["steps"]] == [10.0, 8.0]
     assert record["candidates"]["c"]["mean_error"] == 11.0
+
+
+@pytest.mark.parametrize("options", [{"gated": True}, {"encoding": "bow"}])
+def test_the_gmemn2n_and_bag_of_words_variants_export_and_ignore_padding(tmp_path: Path, options: dict) -> None:
+    import onnxruntime as ort
+
+    from models.qa.export import export
+    from models.qa.training.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=3, memory=6, **options)).eval()
+    story, question = torch.tensor([[[2, 3, 0], [4, 5, 6], [0, 0, 0]]]), torch.tensor([[7, 8, 0]])
+    with torch.no_grad():
+        logits, hops = model(story, question)
+        wider, _ = model(torch.nn.functional.pad(story, (0, 2)), torch.nn.functional.pad(question, (0, 2)))
+        torch.manual_seed(0)  # the same embeddings and answer layer (gates are made last)
+        plain, _ = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=3, memory=6)).eval()(story, question)
+    assert torch.allclose(logits, wider, atol=1e-6) and torch.all(hops[0, :, 2] == 0)
+    vocab = Vocabularies(Vocab(["<pad>", "<unk>", *"abcdefgh"]), list("wxyz"))
+    save_checkpoint(model, vocab, tmp_path / "qa.safetensors", {"epoch": 1})
+    assert load_checkpoint(tmp_path / "qa.safetensors")[0].cfg == model.cfg
+    export(tmp_path / "out", tmp_path / "qa.safetensors")
+    probs, _ = ort.InferenceSession(str(tmp_path / "out" / "answer.onnx")).run(
+        None, {"story": story.numpy(), "question": question.numpy()}
+    )
+    assert np.allclose(probs, torch.softmax(logits, -1).numpy(), atol=1e-5)
+    assert not torch.allclose(logits, plain, atol=1e-4)  # same weights otherwise: the option alone changes the answer

@@ -4,6 +4,9 @@ adjacent weight tying, linear start (a flag of `forward`).
     logits, hops = MemN2N(cfg)(story, question)   # story (B, M, J) word ids, newest sentence first; question (B, J)
     logits, hops = MemN2NEnsemble([m1, m2, ...])(story, question)   # the same, members' answers averaged
 
+Options (MemN2NConfig): `encoding="bow"` for the paper's bag-of-words ablation; `gated=True` for GMemN2N's
+gate between hops (Liu & Perez 2017, global per-hop gates: u' = o * T(u) + u * (1 - T(u))).
+
 Adjacent tying: the memory embedding of hop k+1 is the output embedding of hop k, and the question embedding is
 the first memory embedding, so K hops have K + 1 word embeddings (and K + 1 temporal ones). The answer layer
 is a linear map of the final controller state onto answer classes (bAbI's answers, lists and paths included,
@@ -26,6 +29,8 @@ class MemN2NConfig:
     dim: int = 50
     hops: int = 3
     memory: int = 50  # sentences held (the most recent)
+    encoding: str = "position"  # or "bow": a plain bag of words (the paper's ablation)
+    gated: bool = False  # GMemN2N (Liu & Perez 2017): a learned gate between hops instead of u + o
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +54,7 @@ class MemN2N(nn.Module):
         self.words = nn.ModuleList(nn.Embedding(cfg.vocab, cfg.dim, padding_idx=0) for _ in range(cfg.hops + 1))
         self.times = nn.ModuleList(nn.Embedding(cfg.memory, cfg.dim) for _ in range(cfg.hops + 1))
         self.answer = nn.Linear(cfg.dim, cfg.answers, bias=False)
+        self.gates = nn.ModuleList(nn.Linear(cfg.dim, cfg.dim) for _ in range(cfg.hops if cfg.gated else 0))
         for p in self.parameters():
             nn.init.normal_(p, std=0.1)
         with torch.no_grad():
@@ -56,7 +62,9 @@ class MemN2N(nn.Module):
                 e.weight[0].zero_()
 
     def embed(self, k: int, ids: torch.Tensor) -> torch.Tensor:
-        """Position-encoded bag of words with embedding k: (..., J) -> (..., dim)."""
+        """Position-encoded (or plain) bag of words with embedding k: (..., J) -> (..., dim)."""
+        if self.cfg.encoding == "bow":
+            return self.words[k](ids).sum(-2)  # padding embeds to zero
         return (self.words[k](ids) * position_weights(ids, self.cfg.dim)).sum(-2)
 
     def forward(self, story: torch.Tensor, question: torch.Tensor, linear: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +81,12 @@ class MemN2N(nn.Module):
                 p = scores.masked_fill(~present, 0.0)
             else:
                 p = torch.softmax(scores.masked_fill(~present, -1e9), dim=-1)
-            u = u + (p.unsqueeze(-1) * output).sum(1)
+            o = (p.unsqueeze(-1) * output).sum(1)
+            if self.cfg.gated:  # GMemN2N's gate T = sigmoid(W u + b) decides how much of the hop to take
+                t = torch.sigmoid(self.gates[k](u))
+                u = o * t + u * (1 - t)
+            else:
+                u = u + o
             hops.append(p)
         return self.answer(u), torch.stack(hops, 1)
 

@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=50)
     p.add_argument("--hops", type=int, default=3)
     p.add_argument("--memory", type=int, default=50)
+    p.add_argument("--encoding", choices=("position", "bow"), default="position", help="bow: the paper's ablation")
+    p.add_argument("--gated", action="store_true", help="GMemN2N: a learned gate between hops")
     p.add_argument("--noise", type=float, default=0.1, help="random noise: empty memories per story sentence")
     p.add_argument("--clip", type=float, default=40.0)
     p.add_argument("--seed", type=int, default=1)
@@ -91,7 +93,7 @@ def main() -> None:
     vocab = vocabularies(data["train"])
     train, val = (arrays(data[s], vocab, args.memory, SENTENCE) for s in ("train", "val"))
     val_tasks = np.array([ex.task for ex in data["val"]])
-    cfg = MemN2NConfig(len(vocab.words), len(vocab.answers), args.dim, args.hops, args.memory)
+    cfg = MemN2NConfig(len(vocab.words), len(vocab.answers), args.dim, args.hops, args.memory, args.encoding, args.gated)
     model = MemN2N(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state: dict[str, Any] = {"epoch": 0, "best": 1e9, "history": []}
