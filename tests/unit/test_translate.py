@@ -201,3 +201,19 @@ def test_shipped_model_copies_a_name_it_never_saw(german: str, name: str) -> Non
     out = [words[i] for i in best.ids]
     assert name in out and best.ids[out.index(name)] >= len(g.tgt)  # emitted by copying
     assert out[0] in {"A", "Two"} and out[-1] == "."  # and the rest is an English sentence
+
+
+def test_checkpoint_averaging_takes_the_mean_of_every_weight_and_refuses_other_shapes() -> None:
+    from models.translate.training.average import average
+    from models.translate.training.model import Seq2Seq, Seq2SeqConfig
+
+    cfg = Seq2SeqConfig(src_vocab=12, tgt_vocab=10, emb=8, enc_hidden=8, dec_hidden=16, attn=8)
+    models = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        models.append(Seq2Seq(cfg))
+    mean = average(models)
+    for name, w in mean.state_dict().items():
+        assert torch.allclose(w, torch.stack([m.state_dict()[name] for m in models]).mean(0), atol=1e-6), name
+    with pytest.raises(ValueError, match="different shapes"):
+        average([models[0], Seq2Seq(Seq2SeqConfig(src_vocab=12, tgt_vocab=10, emb=8, enc_hidden=8, dec_hidden=32, attn=8))])

@@ -9,6 +9,8 @@ Resumable: the state (model, optimizer, epoch, batch, best score) is saved to ru
 every --save-every batches and at each epoch's end; rerunning the same command continues. Batch order
 is a pure function of (seed, epoch), so a resumed epoch sees the same batches. The best epoch by
 validation BLEU (greedy, sacreBLEU) is written to --out (default checkpoints/translate_<name>.safetensors).
+Every epoch's weights also go to runs/translate/<name>/epoch-<n>.safetensors (about 15 MB each), for
+checkpoint averaging (models/translate/training/average.py).
 """
 
 from __future__ import annotations
@@ -112,9 +114,10 @@ def main() -> None:
         state["history"].append({"epoch": epoch, "val_bleu": round(bleu, 2), "val_chrf": round(chrf, 2),
                                  "lr": state["lr"], "sample_prob": round(sample_prob, 3)})  # fmt: skip
         print(f"epoch {epoch} done in {time.time() - t0:.0f}s: val BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
+        extra = {"epoch": epoch, "val_bleu": round(bleu, 2), "args": json.dumps(vars(args), default=str)}
+        save_checkpoint(model, src, tgt, run / f"epoch-{epoch}.safetensors", extra)
         if bleu > state["best"]:
             state["best"], state["bad_epochs"] = bleu, 0
-            extra = {"epoch": epoch, "val_bleu": round(bleu, 2), "args": json.dumps(vars(args), default=str)}
             save_checkpoint(model, src, tgt, out, extra)
             print(f"saved {out}", flush=True)
         else:
