@@ -106,7 +106,7 @@ WORKDIR /app
 # schemas, settings, registry entry, numpy search and features); its `training` package and exporter
 # (torch) stay out: importing them here would fail, by design. NTM has no serving side yet.
 COPY service/ service/
-COPY models/__init__.py models/beam.py models/stepping.py models/tokens.py models/
+COPY models/__init__.py models/beam.py models/ensemble.py models/stepping.py models/tokens.py models/
 COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/handler.py models/hull/route.py models/hull/schemas.py models/hull/settings.py models/hull/task.py models/hull/
 COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/handler.py models/translate/route.py models/translate/schemas.py models/translate/settings.py models/translate/task.py models/translate/
 COPY models/speech/__init__.py models/speech/audio.py models/speech/chars.py models/speech/features.py models/speech/search.py models/speech/handler.py models/speech/route.py models/speech/schemas.py models/speech/settings.py models/speech/task.py models/speech/

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,33 @@ def graph_specs(model: Seq2Seq) -> list[GraphSpec]:
     return [encode, decode_step_spec(model.step, 2 * cfg.enc_hidden, cfg.dec_hidden, cfg.attn, cfg.tgt_vocab)]
 
 
-def export(out_dir: Path, checkpoint: Path) -> dict[str, Any]:
+def export(out_dir: Path, checkpoint: Path, *more: Path) -> dict[str, Any]:
+    """One checkpoint: its graphs in out_dir. Several (an ensemble, shipped by listing its members'
+    checkpoints in the task's ModelSpec): each member's graphs in out_dir/member-<i>/, and a meta.json on
+    top that lists them; the server decodes them side by side and averages their distributions."""
+    if more:
+        return export_ensemble(out_dir, [checkpoint, *more])
     model, src, tgt = load_checkpoint(checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     src.save(out_dir / "src_vocab.json")
     tgt.save(out_dir / "tgt_vocab.json")
     meta = checkpoint_meta("translate", checkpoint, "epoch", model.cfg.to_dict(), CARD)
     return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))
+
+
+def export_ensemble(out_dir: Path, checkpoints: list[Path]) -> dict[str, Any]:
+    """Members must share both vocabularies: the ensemble averages distributions over one target vocabulary
+    and reads one source tokenization (models/ensemble.py)."""
+    vocabs = {(s.to_json(), t.to_json()) for _, s, t in (load_checkpoint(c) for c in checkpoints)}
+    if len(vocabs) != 1:
+        raise ValueError("ensemble members must share their vocabularies (train them on the same data and --min-freq)")
+    members = [f"member-{i}" for i in range(len(checkpoints))]
+    metas = [export(out_dir / m, c) for m, c in zip(members, checkpoints, strict=True)]
+    for name in ("src_vocab.json", "tgt_vocab.json"):
+        (out_dir / name).write_bytes((out_dir / members[0] / name).read_bytes())
+    meta = {"model": "translate", "version": "+".join(str(m["version"]) for m in metas),
+            "checkpoint_sha256": [m["checkpoint_sha256"] for m in metas], "members": members,
+            "config": {"members": len(members), "each": [m["config"] for m in metas]},
+            "card": json.loads(CARD.read_text()) if CARD.exists() else {}}  # fmt: skip
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+    return meta

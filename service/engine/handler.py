@@ -27,7 +27,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from models.beam import Decoding, Encoded, Hypothesis, SearchQuery, StepBatch, start_decodings
-from service.engine.runtimes import EncoderDecoderGraphs, Runtime, read_meta
+from models.ensemble import EnsembleGraphs
+from service.engine.runtimes import EncoderDecoderGraphs, EnsembleRuntime, Runtime, read_meta
 from service.errors import InvalidInput
 from service.v2 import Tensor
 
@@ -86,15 +87,24 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
         self.settings = settings
         self.meta: dict[str, Any] = {}
         self.runtime: Runtime | None = None
+        self._ensemble: EnsembleGraphs | None = None
 
     def load(self, runtime: Runtime) -> None:
         self.meta = read_meta(self.model_dir)
         self.runtime = runtime
+        self._ensemble = None
 
-    def graph_runner(self) -> EncoderDecoderGraphs:
-        """`encode` / `step` over this model's runtime: what its search calls."""
+    def graph_runner(self) -> EncoderDecoderGraphs | EnsembleGraphs:
+        """`encode` / `step` over this model's runtime: what its search calls. An ensemble's members run side
+        by side and their output distributions are averaged (models/ensemble.py); one object serves every
+        batch, since step batching steps sequences that other batches encoded."""
         if self.runtime is None:
             raise RuntimeError(f"model {self.name!r} is not loaded")
+        if isinstance(self.runtime, EnsembleRuntime):
+            if self._ensemble is None:
+                rts = zip(self.runtime.members, self.runtime.dirs, strict=True)
+                self._ensemble = EnsembleGraphs([EncoderDecoderGraphs(rt, read_meta(d)) for rt, d in rts])
+            return self._ensemble
         return EncoderDecoderGraphs(self.runtime, self.meta)
 
     @property
@@ -108,6 +118,8 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
     @property
     def members(self) -> int:
         """How many trained models the exported graphs average (an ensemble's export records it)."""
+        if isinstance(listed := self.meta.get("members"), list):  # an ensemble's export (service/engine/runtimes.py)
+            return len(listed)
         config = self.meta.get("config")
         return int(config.get("members", 1)) if isinstance(config, dict) else 1
 

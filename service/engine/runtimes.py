@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -125,7 +126,25 @@ class TorchScriptRuntime:
         return [t.detach().cpu().numpy() for t in out]
 
 
+class EnsembleRuntime:
+    """The runtimes of an ensemble's members (export layout: `<model_dir>/<member>/`, each with its graphs
+    and meta.json, the members listed in the top meta.json). Searches run the members side by side through
+    models.ensemble.EnsembleGraphs (Handler.graph_runner), never one graph of the whole."""
+
+    def __init__(self, model_dir: Path, members: list[str], make: Callable[[Path], Runtime]) -> None:
+        self.dirs = [model_dir / m for m in members]
+        self.members = [make(d) for d in self.dirs]
+        self.name = self.members[0].name
+        self.device = self.members[0].device
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
+        raise RuntimeError(f"an ensemble has no graph {graph!r} of its own: decode through Handler.graph_runner()")
+
+
 def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> Runtime:
+    members = read_meta(model_dir).get("members") if (model_dir / "meta.json").exists() else None
+    if isinstance(members, list):
+        return EnsembleRuntime(model_dir, members, lambda d: make_runtime(kind, d, graphs, options))
     if kind == "onnx":
         return OnnxRuntime(model_dir, graphs, options)
     if kind == "torchscript":

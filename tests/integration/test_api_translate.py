@@ -99,3 +99,39 @@ async def test_a_request_over_the_work_limit_is_refused_at_once_on_both_protocol
 async def test_translate_is_served_with_its_int8_graphs_by_default(tclient: httpx.AsyncClient) -> None:
     models = {m["name"]: m for m in (await tclient.get("/v1/models")).json()["models"]}
     assert models["translate"]["precision"] == "int8" and models["hull"]["precision"] == "fp32"
+
+
+@pytest.fixture(scope="module")
+def ensemble_artifacts(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> dict[str, Path]:
+    """Artifact folders serving two tiny translation models (other seeds, the same vocabularies) exported as
+    one ensemble ("ensemble"), and the first of them alone ("single"), each beside the tiny hull."""
+    from models.translate.export import export
+    from tests.helpers import tiny_translate_checkpoint
+
+    ckpt = tmp_path_factory.mktemp("ensemble-ckpt")
+    members = [tiny_translate_checkpoint(ckpt / f"m{seed}.safetensors", seed=seed) for seed in (3, 4)]
+    roots = {}
+    for name, checkpoints in (("ensemble", members), ("single", members[:1])):
+        roots[name] = tmp_path_factory.mktemp(f"{name}-artifacts")
+        (roots[name] / "hull").symlink_to(artifacts_dir / "hull")
+        export(roots[name] / "translate", *checkpoints)
+    return roots
+
+
+@pytest.mark.parametrize("batching", ["request", "step"])
+async def test_an_exported_ensemble_is_served_as_one_model_and_v1_models_shows_its_members(
+    ensemble_artifacts: dict[str, Path], batching: str
+) -> None:
+    body = {"text": SENTENCES[:2], "beam_size": 3, "n_best": 2, "return_scores": True, "return_alignment": True}
+    scores = {}
+    for name, root in ensemble_artifacts.items():
+        settings = make_settings(root, translate={"enabled": True, "batching": batching})
+        async for c in running_client(create_app(settings)):
+            r = await c.post("/translate", json=body)
+            assert r.status_code == 200, r.text
+            results = r.json()["results"]
+            assert all(abs(sum(row) - 1) < 1e-3 for res in results for h in res["translations"] for row in h["alignment"])
+            scores[name] = [h["score"] for res in results for h in res["translations"]]
+            models = {m["name"]: m for m in (await c.get("/v1/models")).json()["models"]}
+            assert models["translate"]["members"] == (2 if name == "ensemble" else 1)
+    assert scores["ensemble"] != scores["single"]  # the second member changes the scores: both are decoded
