@@ -16,5 +16,13 @@ TASK = TaskSpec(
     models=(ModelSpec("qa", QAHandler, QASettings, (Path("checkpoints/qa.safetensors"),), "models.qa.export:export"),),
     card=Path("models/qa/card.json"),
     evaluate="evaluation.qa",
-    train=(TrainStep("models.qa.training.train", ("--name", "main", "--out", "checkpoints/qa.safetensors")),),
+    # Two seeds of the same recipe, then the ensemble of them that validation chose (models/qa/ensemble.json).
+    train=(
+        TrainStep("models.qa.training.train", ("--name", "main", "--out", "checkpoints/qa_main.safetensors")),
+        TrainStep("models.qa.training.train", ("--name", "seed2", "--seed", "2", "--out", "checkpoints/qa_seed2.safetensors")),
+        TrainStep(
+            "models.qa.training.ensemble",
+            ("checkpoints/qa_main.safetensors", "checkpoints/qa_seed2.safetensors", "--out", "checkpoints/qa.safetensors"),
+        ),
+    ),
 )

@@ -53,13 +53,17 @@ def select(models: dict[str, MemN2N], score: Any) -> tuple[list[str], dict[str, 
     return chosen, {"candidates": {n: summary(v) for n, v in alone.items()}, "steps": steps}
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", type=Path, nargs="+")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("checkpoints/qa.safetensors"))
     p.add_argument("--record", type=Path, default=Path("models/qa/ensemble.json"))
-    args = p.parse_args()
+    return p.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     torch.set_num_threads(1)
     loaded = {str(c): load_checkpoint(c) for c in args.checkpoints}
     vocabs = {v.to_json() for _, v in loaded.values()}
