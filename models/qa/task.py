@@ -16,13 +16,15 @@ TASK = TaskSpec(
     models=(ModelSpec("qa", QAHandler, QASettings, (Path("checkpoints/qa.safetensors"),), "models.qa.export:export"),),
     card=Path("models/qa/card.json"),
     evaluate="evaluation.qa",
-    # Two seeds of the same recipe, then the ensemble of them that validation chose (models/qa/ensemble.json).
+    # Three seeds of the same recipe, then what validation chose among them and their ensembles
+    # (models/qa/ensemble.json).
     train=(
         TrainStep("models.qa.training.train", ("--name", "main", "--out", "checkpoints/qa_main.safetensors")),
         TrainStep("models.qa.training.train", ("--name", "seed2", "--seed", "2", "--out", "checkpoints/qa_seed2.safetensors")),
+        TrainStep("models.qa.training.train", ("--name", "seed3", "--seed", "3", "--out", "checkpoints/qa_seed3.safetensors")),
         TrainStep(
             "models.qa.training.ensemble",
-            ("checkpoints/qa_main.safetensors", "checkpoints/qa_seed2.safetensors", "--out", "checkpoints/qa.safetensors"),
+            (*(f"checkpoints/qa_{n}.safetensors" for n in ("main", "seed2", "seed3")), "--out", "checkpoints/qa.safetensors"),
         ),
     ),
 )

@@ -6,8 +6,8 @@
 Every candidate (the same recipe trained from other seeds, say) is scored alone on validation. Then greedy
 forward selection with replacement off (Caruana et al. 2004): start from the best single model, add the
 candidate that lowers the ensemble's mean validation error most, stop when none does. The members' answer
-distributions are averaged (MemN2NEnsemble). --out gets the ensemble only when it has more than one member
-and beats the best single model; --record gets every candidate's and every step's validation figures (the
+distributions are averaged (MemN2NEnsemble). --out gets what was chosen: the ensemble, or the best single
+run when no ensemble beats it; --record gets every candidate's and every step's validation figures (the
 card's ablation rows). Test files are not read here.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,9 @@ def main() -> None:
     if len(chosen) > 1:
         save_checkpoint(members_of(models, chosen), vocab, args.out, {"epoch": len(chosen), "members_from": json.dumps(chosen)})
         print(f"wrote {args.out}: {len(chosen)} members")
-    else:
-        print(f"no ensemble beats {chosen[0]} on validation; {args.out} left as it is")
+    elif Path(chosen[0]).resolve() != args.out.resolve():
+        shutil.copyfile(chosen[0], args.out)  # no ensemble beats the best single run: it ships alone
+        print(f"no ensemble beats {chosen[0]} on validation; copied it to {args.out}")
 
 
 if __name__ == "__main__":
