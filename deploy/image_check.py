@@ -84,8 +84,13 @@ def require(cond: bool, why: str) -> None:
         raise CheckFailed(why)
 
 
+def store_args() -> list[str]:
+    """The check's own podman store, for podman and podman-compose alike."""
+    return ["--root", str(WORK / "storage"), "--runroot", str(WORK / "run")]
+
+
 def podman_cmd(*args: str) -> list[str]:
-    return ["podman", "--root", str(WORK / "storage"), "--runroot", str(WORK / "run"), *args]
+    return ["podman", *store_args(), *args]
 
 
 def podman_env() -> dict[str, str]:
@@ -353,8 +358,8 @@ def compose_tool() -> list[str]:
     exe = Path(sys.executable).parent / "podman-compose"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", COMPOSE_TOOL], check=True)
-    store = f"--root {WORK / 'storage'} --runroot {WORK / 'run'}"
-    return [str(exe), "--podman-args", store, "-f", str(ROOT / "docker-compose.yml"), "-f", str(WORK / "compose.override.yml")]
+    files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(WORK / "compose.override.yml")]
+    return [str(exe), "--podman-args", shlex.join(store_args()), *files]
 
 
 def compose(tool: list[str], *args: str) -> str:

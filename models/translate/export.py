@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_graphs
-from models.translate.training.checkpoint import load_checkpoint
+from models.translate.training.checkpoint import load_checkpoint, shared_vocabularies
 from models.translate.training.model import Seq2Seq
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +50,7 @@ def export(out_dir: Path, checkpoint: Path, *more: Path) -> dict[str, Any]:
 def export_ensemble(out_dir: Path, checkpoints: list[Path]) -> dict[str, Any]:
     """Members must share both vocabularies: the ensemble averages distributions over one target vocabulary
     and reads one source tokenization (models/ensemble.py)."""
-    vocabs = {(s.to_json(), t.to_json()) for _, s, t in (load_checkpoint(c) for c in checkpoints)}
-    if len(vocabs) != 1:
-        raise ValueError("ensemble members must share their vocabularies (train them on the same data and --min-freq)")
+    shared_vocabularies([load_checkpoint(c) for c in checkpoints])
     members = [f"member-{i}" for i in range(len(checkpoints))]
     metas = [export(out_dir / m, c) for m, c in zip(members, checkpoints, strict=True)]
     for name in ("src_vocab.json", "tgt_vocab.json"):

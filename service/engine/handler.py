@@ -93,17 +93,16 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
         self.meta = read_meta(self.model_dir)
         self.runtime = runtime
         self._ensemble = None
+        if isinstance(runtime, EnsembleRuntime):  # one object for every batch: step batching steps sequences
+            rts = zip(runtime.members, runtime.dirs, strict=True)  # that other batches encoded
+            self._ensemble = EnsembleGraphs([EncoderDecoderGraphs(rt, read_meta(d)) for rt, d in rts])
 
     def graph_runner(self) -> EncoderDecoderGraphs | EnsembleGraphs:
         """`encode` / `step` over this model's runtime: what its search calls. An ensemble's members run side
-        by side and their output distributions are averaged (models/ensemble.py); one object serves every
-        batch, since step batching steps sequences that other batches encoded."""
+        by side and their output distributions are averaged (models/ensemble.py)."""
         if self.runtime is None:
             raise RuntimeError(f"model {self.name!r} is not loaded")
-        if isinstance(self.runtime, EnsembleRuntime):
-            if self._ensemble is None:
-                rts = zip(self.runtime.members, self.runtime.dirs, strict=True)
-                self._ensemble = EnsembleGraphs([EncoderDecoderGraphs(rt, read_meta(d)) for rt, d in rts])
+        if self._ensemble is not None:
             return self._ensemble
         return EncoderDecoderGraphs(self.runtime, self.meta)
 
@@ -117,9 +116,7 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
 
     @property
     def members(self) -> int:
-        """How many trained models the exported graphs average (an ensemble's export records it)."""
-        if isinstance(listed := self.meta.get("members"), list):  # an ensemble's export (service/engine/runtimes.py)
-            return len(listed)
+        """How many trained models the exported graphs average (an ensemble's export records it in config)."""
         config = self.meta.get("config")
         return int(config.get("members", 1)) if isinstance(config, dict) else 1
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from models.training.paths import default_data_dir
-from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
+from models.translate.training.checkpoint import load_checkpoint, save_checkpoint, shared_vocabularies
 from models.translate.training.model import Seq2Seq
 
 
@@ -44,9 +44,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data_dir = args.data_dir or default_data_dir()
     loaded = [load_checkpoint(c) for c in args.checkpoints]
-    src, tgt = loaded[0][1], loaded[0][2]
-    if any(s.to_json() != src.to_json() or t.to_json() != tgt.to_json() for _, s, t in loaded):
-        raise SystemExit("the checkpoints have different vocabularies: average checkpoints of one run")
+    src, tgt = shared_vocabularies(loaded)
     scores = {}
     for path, (model, _, _) in zip(args.checkpoints, loaded, strict=True):
         scores[str(path)] = round(val_bleu(model, data_dir, src, tgt)[0], 2)

@@ -20,3 +20,12 @@ def load_checkpoint(path: Path) -> tuple[Seq2Seq, Vocab, Vocab]:
     model = Seq2Seq(Seq2SeqConfig(**json.loads(meta["config"])))
     model.load_state_dict(load_weights(path))
     return model.eval(), Vocab.from_json(meta["src_vocab"]), Vocab.from_json(meta["tgt_vocab"])
+
+
+def shared_vocabularies(loaded: list[tuple[Seq2Seq, Vocab, Vocab]]) -> tuple[Vocab, Vocab]:
+    """The source and target vocabularies that every loaded checkpoint has; ValueError if they differ (an
+    ensemble or an average needs one vocabulary, so train its members on the same data and --min-freq)."""
+    src, tgt = loaded[0][1], loaded[0][2]
+    if any(s.to_json() != src.to_json() or t.to_json() != tgt.to_json() for _, s, t in loaded):
+        raise ValueError("the checkpoints have different vocabularies (train them on the same data and --min-freq)")
+    return src, tgt
