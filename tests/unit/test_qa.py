@@ -3,6 +3,7 @@ random noise, and the exported graph at other sizes than its example."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from models.qa.text import Vocab, Vocabularies, words
+from models.qa.training import per_task, train
 from models.qa.training.data import Example, arrays, parse, splits, vocabularies
 from models.qa.training.model import MemN2N, MemN2NConfig, position_weights
 from models.qa.training.train import with_noise
@@ -158,3 +160,16 @@ def test_the_gmemn2n_and_bag_of_words_variants_export_and_ignore_padding(tmp_pat
     )
     assert np.allclose(probs, torch.softmax(logits, -1).numpy(), atol=1e-5)
     assert not torch.allclose(logits, plain, atol=1e-4)  # same weights otherwise: the option alone changes the answer
+
+
+def test_a_per_task_run_trains_and_validates_on_its_task_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = default_data_dir().resolve()
+    monkeypatch.chdir(tmp_path)
+    train.main(["--tasks", "1", "--name", "t1", "--epochs", "10", "--ls-epochs", "2", "--dim", "20", "--lr", "0.01",
+                "--data-dir", str(data_dir)])  # fmt: skip
+    best = json.loads((tmp_path / "runs/qa/t1/best.json").read_text())
+    assert list(best["errors"]) == ["1"] and best["mean_error"] == best["errors"]["1"] < 50  # learns from 900 questions
+    with pytest.raises(SystemExit):
+        train.parse_args(["--tasks", "21"])
+    with pytest.raises(SystemExit, match="sets --tasks"):
+        per_task.main(["--tasks", "2"])

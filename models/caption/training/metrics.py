@@ -40,30 +40,44 @@ def bleu(hyps: list[str], refs: list[list[str]], max_n: int = 4) -> float:
     return round(100 * bp * math.exp(log_p), 2)
 
 
-def cider_d(hyps: list[str], refs: list[list[str]], sigma: float = 6.0) -> float:
-    """Corpus CIDEr-D (the mean over images, times 10), rounded to 3 places."""
-    n_max = 4
-    ref_counts = [[[_ngrams(r.split(), n) for n in range(1, n_max + 1)] for r in rs] for rs in refs]
-    df: Counter[tuple[str, ...]] = Counter()
-    for per_image in ref_counts:
-        df.update({g for per_ref in per_image for counts in per_ref for g in counts})
-    log_docs = math.log(float(len(refs)))
+class CiderD:
+    """CIDEr-D against fixed reference sets, document frequencies from those references: built once, then
+    `score(hyp, i)` is one hypothesis for image i. Self-critical training builds one over the train
+    captions and scores every sampled caption with it; `cider_d` builds one over the evaluated set."""
 
-    def vec(counts: Counter[tuple[str, ...]]) -> tuple[dict[tuple[str, ...], float], float]:
-        v = {g: c * (log_docs - math.log(max(1.0, df[g]))) for g, c in counts.items()}
+    N_MAX = 4
+
+    def __init__(self, refs: list[list[str]], sigma: float = 6.0) -> None:
+        self.sigma = sigma
+        ref_counts = [[[_ngrams(r.split(), n) for n in range(1, self.N_MAX + 1)] for r in rs] for rs in refs]
+        self.df: Counter[tuple[str, ...]] = Counter()
+        for per_image in ref_counts:
+            self.df.update({g for per_ref in per_image for counts in per_ref for g in counts})
+        self.log_docs = math.log(float(len(refs)))
+        # Reference vectors and lengths, computed once: scoring is then one pass over the hypothesis.
+        self.refs = [[([self._vec(c) for c in per_ref], len(r.split())) for r, per_ref in zip(rs, per_image, strict=True)]
+                     for rs, per_image in zip(refs, ref_counts, strict=True)]  # fmt: skip
+
+    def _vec(self, counts: Counter[tuple[str, ...]]) -> tuple[dict[tuple[str, ...], float], float]:
+        v = {g: c * (self.log_docs - math.log(max(1.0, self.df[g]))) for g, c in counts.items()}
         return v, math.sqrt(sum(x * x for x in v.values()))
 
-    scores = []
-    for hyp, rs, per_image in zip(hyps, refs, ref_counts, strict=True):
-        h_words = hyp.split()
-        h_vecs = [vec(_ngrams(h_words, n)) for n in range(1, n_max + 1)]
-        total = [0.0] * n_max
-        for r, per_ref in zip(rs, per_image, strict=True):
-            delta = len(h_words) - len(r.split())
-            for n in range(n_max):
-                (hv, hn), (rv, rn) = h_vecs[n], vec(per_ref[n])
-                dot = sum(min(x, rv[g]) * rv[g] for g, x in hv.items() if g in rv)  # CIDEr-D clipping
+    def score(self, hyp: str, image: int) -> float:
+        """CIDEr-D of one caption of image `image` (times 10, unrounded)."""
+        words = hyp.split()
+        h_vecs = [self._vec(_ngrams(words, n)) for n in range(1, self.N_MAX + 1)]
+        refs = self.refs[image]
+        total = 0.0
+        for r_vecs, r_len in refs:
+            penalty = math.exp(-((len(words) - r_len) ** 2) / (2 * self.sigma**2))
+            for (hv, hn), (rv, rn) in zip(h_vecs, r_vecs, strict=True):
                 if hn and rn:
-                    total[n] += dot / (hn * rn) * math.exp(-(delta**2) / (2 * sigma**2))
-        scores.append(sum(t / len(rs) for t in total) / n_max * 10.0)
-    return round(sum(scores) / len(scores), 3)
+                    dot = sum(min(x, rv[g]) * rv[g] for g, x in hv.items() if g in rv)  # CIDEr-D clipping
+                    total += dot / (hn * rn) * penalty
+        return total / len(refs) / self.N_MAX * 10.0
+
+
+def cider_d(hyps: list[str], refs: list[list[str]], sigma: float = 6.0) -> float:
+    """Corpus CIDEr-D (the mean over images, times 10), rounded to 3 places."""
+    scorer = CiderD(refs, sigma)
+    return round(sum(scorer.score(h, i) for i, h in enumerate(hyps)) / len(hyps), 3)

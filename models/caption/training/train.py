@@ -123,6 +123,7 @@ class PhotoTask:
         self.vocab = build_vocab([c for caps in train_caps.values() for c in caps], args.min_freq)
         index = {w: i for i, w in enumerate(self.vocab)}
         self.pairs = [(i, encode(tokenize(c), index)) for i, n in enumerate(self.train_names) for c in train_caps[n]]
+        self.train_refs = [[" ".join(tokenize(c)) for c in train_caps[n]] for n in self.train_names]
         self.dev_refs = [[" ".join(tokenize(c)) for c in dev_caps[n]] for n in self.dev_names]
         self.model = Captioner(photo_config(len(self.vocab)))
         load_imagenet_weights(self.model)

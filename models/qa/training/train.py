@@ -18,6 +18,7 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clip", type=float, default=40.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
-    return p.parse_args(argv)
+    p.add_argument("--tasks", default="all", help="train and validate on these tasks only, e.g. 3 or 2,3 (the per-task ablation)")
+    args = p.parse_args(argv)
+    args.tasks = list(TASKS) if args.tasks == "all" else sorted({int(t) for t in args.tasks.split(",")})
+    if not set(args.tasks) <= set(TASKS):
+        p.error(f"--tasks: bAbI tasks are {TASKS[0]}-{TASKS[-1]}")
+    return args
 
 
 def with_noise(story: np.ndarray, share: float, rng: random.Random) -> np.ndarray:
@@ -69,28 +75,31 @@ def with_noise(story: np.ndarray, share: float, rng: random.Random) -> np.ndarra
     return out
 
 
-def scores(model: MemN2N | MemN2NEnsemble, data: dict[str, np.ndarray], tasks: np.ndarray, linear: bool) -> dict[str, Any]:
-    """Mean cross-entropy, and the error (%) per task and their mean."""
+def scores(
+    model: MemN2N | MemN2NEnsemble, data: dict[str, np.ndarray], tasks: np.ndarray, linear: bool, only: Sequence[int] = TASKS
+) -> dict[str, Any]:
+    """Mean cross-entropy, and the error (%) per task (of those in `only`) and their mean."""
     model.eval()
     with torch.no_grad():
         logits, _ = model(torch.from_numpy(data["story"]), torch.from_numpy(data["question"]), linear=linear)
         answer = torch.from_numpy(data["answer"])
         loss = float(F.cross_entropy(logits, answer.clamp(min=0)).item())
         wrong = (logits.argmax(-1) != answer).numpy()
-    errors = {int(t): round(100 * float(wrong[tasks == t].mean()), 2) for t in TASKS}
+    errors = {int(t): round(100 * float(wrong[tasks == t].mean()), 2) for t in only}
     return {"loss": round(loss, 4), "errors": errors, "mean_error": round(float(np.mean(list(errors.values()))), 2),
             "failed": sum(e > 5 for e in errors.values())}  # fmt: skip
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     out = args.out or Path(f"checkpoints/qa_{args.name}.safetensors")
     run = Path("runs/qa") / args.name
     run.mkdir(parents=True, exist_ok=True)
     data = splits(args.data_dir or default_data_dir())
-    vocab = vocabularies(data["train"])
+    vocab = vocabularies(data["train"])  # all tasks' words, so a per-task model reads the same inputs
+    data = {k: [ex for ex in v if ex.task in args.tasks] for k, v in data.items()}
     train, val = (arrays(data[s], vocab, args.memory, SENTENCE) for s in ("train", "val"))
     val_tasks = np.array([ex.task for ex in data["val"]])
     cfg = MemN2NConfig(len(vocab.words), len(vocab.answers), args.dim, args.hops, args.memory, args.encoding, args.gated)
@@ -123,7 +132,7 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
             total += loss.item() * len(idx)
-        v = scores(model, val, val_tasks, linear)
+        v = scores(model, val, val_tasks, linear, args.tasks)
         state["history"].append({"epoch": epoch, "linear": linear, "train_loss": round(total / n, 4), **v})
         print(f"epoch {epoch}{' (linear)' if linear else ''} {time.time() - t0:.0f}s train loss {total / n:.3f} "
               f"val loss {v['loss']} mean error {v['mean_error']}% failed {v['failed']}", flush=True)  # fmt: skip
