@@ -34,6 +34,7 @@ from models.caption.training.train import parse_args as train_args
 from models.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from models.training.checkpoints import resume_run_state, save_run_state
 from models.training.paths import default_data_dir
+from models.training.sequence_level import baseline, reinforce_loss
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -98,15 +99,13 @@ def policy_loss(
     model.eval()
     words, logp = rollout(model, grids, k, args.max_len, greedy=False)
     rewards = torch.tensor([cider.score(h, images[i // k]) for i, h in enumerate(to_text(words, vocab))])
+    greedy = None
     if args.baseline == "greedy":
         with torch.no_grad():
             best, _ = rollout(model, grids, 1, args.max_len, greedy=True)
-        base = torch.tensor([cider.score(h, images[i]) for i, h in enumerate(to_text(best, vocab))]).repeat_interleave(k)
-    else:  # the mean of the image's other samples
-        r = rewards.view(-1, k)
-        base = ((r.sum(1, keepdim=True) - r) / (k - 1)).flatten()
-    tokens = (words != PAD_ID).sum().clamp(min=1)
-    loss = -((rewards - base) * logp).sum() / tokens  # per token, as the usual implementations do
+        greedy = torch.tensor([cider.score(h, images[i]) for i, h in enumerate(to_text(best, vocab))])
+    base = baseline(rewards, k, greedy)
+    loss = reinforce_loss(rewards, base, logp, int((words != PAD_ID).sum()))
     return loss, float(rewards.mean()), float(base.mean())
 
 

@@ -158,11 +158,10 @@ def make_batch(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab) -> B
     return Batch(src, lengths, src_ext, tgt_in, tgt_out, n_oov)
 
 
-def batches(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab, max_tokens: int, seed: int | None) -> Iterator[Batch]:
-    """Batches of similar length (little padding) holding about `max_tokens` target tokens each.
-
-    With a seed, the order of examples within length buckets and of batches is shuffled reproducibly.
-    """
+def example_groups(examples: list[Example], max_tokens: int, seed: int | None) -> list[list[int]]:
+    """Indices of examples, grouped into batches of similar length (little padding) holding about
+    `max_tokens` target tokens each. With a seed, the order of examples within length buckets and of
+    batches is shuffled reproducibly."""
     rng = random.Random(seed)
     order = list(range(len(examples)))
     if seed is not None:
@@ -176,5 +175,10 @@ def batches(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab, max_tok
         groups[-1].append(i)
     if seed is not None:
         rng.shuffle(groups)
-    for g in groups:
+    return groups
+
+
+def batches(examples: list[Example], src_vocab: Vocab, tgt_vocab: Vocab, max_tokens: int, seed: int | None) -> Iterator[Batch]:
+    """The batches of `example_groups`, as arrays."""
+    for g in example_groups(examples, max_tokens, seed):
         yield make_batch([examples[i] for i in g], src_vocab, tgt_vocab)
