@@ -133,6 +133,10 @@ def test_ensemble_selection_adds_members_only_while_validation_improves() -> Non
     chosen, record = select(models, score)
     assert chosen == ["a", "b"] and [s["mean_error"] for s in record["steps"]] == [10.0, 8.0]
     assert record["candidates"]["c"]["mean_error"] == 11.0
+    # A run of another shape (here gated) is scored alone but never joins: one graph holds the members.
+    models["b"] = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=1, memory=6, gated=True))
+    chosen, record = select(models, score)
+    assert chosen == ["a"] and set(record["candidates"]) == {"a", "b", "c"}
 
 
 @pytest.mark.parametrize("options", [{"gated": True}, {"encoding": "bow"}])

@@ -5,7 +5,8 @@
 
 Every candidate (the same recipe trained from other seeds, say) is scored alone on validation. Then greedy
 forward selection with replacement off (Caruana et al. 2004): start from the best single model, add the
-candidate that lowers the ensemble's mean validation error most, stop when none does. The members' answer
+candidate that lowers the ensemble's mean validation error most, stop when none does. Candidates may
+differ in shape (gated or not, hops): only those shaped like the best single run can join it. The members' answer
 distributions are averaged (MemN2NEnsemble). --out gets what was chosen: the ensemble, or the best single
 run when no ensemble beats it; --record gets every candidate's and every step's validation figures (the
 card's ablation rows). Test files are not read here.
@@ -43,7 +44,8 @@ def select(models: dict[str, MemN2N], score: Any) -> tuple[list[str], dict[str, 
     chosen = [min(alone, key=lambda n: (alone[n]["mean_error"], alone[n]["loss"]))]
     best = alone[chosen[0]]
     steps = [{"members": list(chosen), **summary(best)}]
-    while rest := [n for n in models if n not in chosen]:
+    # Only runs of the first choice's shape can join it (one graph holds the members; see MemN2NEnsemble).
+    while rest := [n for n in models if n not in chosen and models[n].cfg == models[chosen[0]].cfg]:
         tried = {n: score(members_of(models, [*chosen, n])) for n in rest}
         n = min(tried, key=lambda n: (tried[n]["mean_error"], tried[n]["loss"]))
         if (tried[n]["mean_error"], tried[n]["loss"]) >= (best["mean_error"], best["loss"]):
