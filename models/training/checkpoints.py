@@ -48,3 +48,13 @@ def resume_run_state(run: Path, model: torch.nn.Module, opt: torch.optim.Optimiz
     model.load_state_dict(saved["model"])
     opt.load_state_dict(saved["opt"])
     return dict(json.loads(saved["state"]))
+
+
+def start_run(task: str, args: Any) -> tuple[Path, Path]:
+    """A training run's folder (runs/<task>/<name>/, made) and its best checkpoint (--out, by default
+    checkpoints/<task>_<name>.safetensors); seeds torch and sets its threads from args (seed, threads)."""
+    run = Path("runs") / task / args.name
+    run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    return run, args.out or Path(f"checkpoints/{task}_{args.name}.safetensors")

@@ -32,7 +32,7 @@ from models.caption.training.model import Captioner
 from models.caption.training.train import PhotoTask, targets, trainable
 from models.caption.training.train import parse_args as train_args
 from models.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 from models.training.sequence_level import baseline, reinforce_loss
 
@@ -149,11 +149,7 @@ class Scst:
 
 def main() -> None:
     args = parse_args()
-    out = args.out or Path(f"checkpoints/caption_{args.name}.safetensors")
-    run = Path("runs/caption") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("caption", args)
     scst = Scst(args, run)
     opt = torch.optim.Adam(trainable(scst.model), lr=args.lr)
     state = resume_run_state(run, scst.model, opt)

@@ -33,7 +33,7 @@ from models.caption.training.metrics import bleu
 from models.caption.training.model import CaptionConfig, Captioner, load_imagenet_weights
 from models.caption.training.scenes import WORDS, make_scene
 from models.tokens import PAD_ID
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 
 DEV_SCENES, DEV_SEED = 500, 1_000_003  # dev scenes draw from the held-out digit scans
@@ -208,11 +208,7 @@ def trainable(model: Captioner) -> list[torch.nn.Parameter]:
 
 def main() -> None:
     args = parse_args()
-    out = args.out or Path(f"checkpoints/caption_{args.name}.safetensors")
-    run = Path("runs/caption") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("caption", args)
     task = PhotoTask(args, run) if args.kind == "photo" else GroundedTask(args, run)
     model = task.model
     opt = torch.optim.Adam(trainable(model), lr=args.lr)

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from models.qa.training.checkpoint import save_checkpoint
 from models.qa.training.data import TASKS, arrays, splits, vocabularies
 from models.qa.training.model import MemN2N, MemN2NConfig, MemN2NEnsemble
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 
 SENTENCE = 12  # words per sentence kept in training arrays (bAbI's longest has 11)
@@ -92,11 +92,7 @@ def scores(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    out = args.out or Path(f"checkpoints/qa_{args.name}.safetensors")
-    run = Path("runs/qa") / args.name
-    run.mkdir(parents=True, exist_ok=True)
+    run, out = start_run("qa", args)
     data = splits(args.data_dir or default_data_dir())
     vocab = vocabularies(data["train"])  # all tasks' words, so a per-task model reads the same inputs
     data = {k: [ex for ex in v if ex.task in args.tasks] for k, v in data.items()}

@@ -25,7 +25,7 @@ from models.sentiment.training.model import TreeLSTM, TreeLSTMConfig
 from models.sentiment.trees import Tree
 from models.sentiment.vocab import Vocab
 from models.tokens import WORD_UNK_ID
-from models.training.checkpoints import resume_run_state, save_run_state, save_weights
+from models.training.checkpoints import resume_run_state, save_run_state, save_weights, start_run
 from models.training.paths import default_data_dir
 
 
@@ -63,11 +63,7 @@ def predict(model: TreeLSTM, trees: list[Tree], vocab: Vocab, batch: int = 200) 
 
 def main() -> None:
     args = parse_args()
-    out = args.out or Path(f"checkpoints/sentiment_{args.name}.safetensors")
-    run = Path("runs/sentiment") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("sentiment", args)
     train, dev = read_split(args.data_dir, "train"), read_split(args.data_dir, "dev")
     vocab = Vocab.build(train)
     model = TreeLSTM(TreeLSTMConfig(len(vocab), args.emb, args.hidden, args.dropout, args.cell))

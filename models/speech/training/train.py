@@ -32,7 +32,7 @@ from models.speech.training.data import SELECTION, AudioCorpus, Corpus, run_spli
 from models.speech.training.metrics import cer
 from models.speech.training.model import LAS, LASConfig
 from models.tokens import BOS_ID, EOS_ID, PAD_ID
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -155,11 +155,7 @@ def batches(audio: AudioCorpus, args: argparse.Namespace, epoch: int, start: int
 
 def main() -> None:
     args = parse_args()
-    out = args.out or Path(f"checkpoints/speech_{args.name}.safetensors")
-    run = Path("runs/speech") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("speech", args)
     splits = run_splits(args.cache, [s for s in args.held_out.split(",") if s])
     train, scored = splits.train, {**splits.dev, **splits.test}
     model = LAS(LASConfig())

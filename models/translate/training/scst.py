@@ -26,7 +26,7 @@ import sacrebleu
 import torch
 
 from models.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 from models.training.sequence_level import baseline, reinforce_loss
 from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
@@ -123,11 +123,7 @@ def policy_loss(
 def main() -> None:
     args = parse_args()
     data_dir = args.data_dir or default_data_dir()
-    out = args.out or Path(f"checkpoints/translate_{args.name}.safetensors")
-    run = Path("runs/translate") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("translate", args)
     model, src, tgt = load_checkpoint(args.init)
     train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

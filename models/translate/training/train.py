@@ -24,7 +24,7 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from models.training.checkpoints import resume_run_state, save_run_state
+from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
 from models.translate.training.data import batches, inject_names, read_split, tokenized
@@ -65,11 +65,7 @@ def val_bleu(model: Seq2Seq, data_dir: Path, src: Vocab, tgt: Vocab) -> tuple[fl
 def main() -> None:
     args = parse_args()
     data_dir = args.data_dir or default_data_dir()
-    out = args.out or Path(f"checkpoints/translate_{args.name}.safetensors")
-    run = Path("runs/translate") / args.name
-    run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    run, out = start_run("translate", args)
     train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
     if args.init:
         model, src, tgt = load_checkpoint(args.init)
