@@ -110,6 +110,9 @@ def main() -> None:
     p.add_argument("--searches", default=",".join(SEARCHES))
     p.add_argument("--card", type=Path, default=Path("models/translate/card.json"))
     p.add_argument("--examples", action="store_true", help="only translate the unseen-name sentences, with each search")
+    p.add_argument("--table-only", action="store_true",
+                   help="print the table for --splits and stop: no precision comparison (it reads test2016), no card; "
+                        "for choosing among candidates on val")  # fmt: skip
     args = p.parse_args()
     data_dir = args.data_dir or default_data_dir()
     handler = loaded_handler("translate", args.artifacts)
@@ -138,6 +141,8 @@ def main() -> None:
                                           "unseen_found": found, "unseen_total": total}  # fmt: skip
             row = f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {found}/{total} | {time.time() - t0:.0f} |"
             print(row, flush=True)
+    if args.table_only:
+        return
 
     splits = {split: read_split(data_dir, split) for split in ("val", "test2016")}
 
