@@ -12,13 +12,15 @@ cross-entropy on the reference captions, which keeps the language model from dri
 
 Sampling and the greedy baseline block <unk> as the served search does (`block_unk`). After every epoch the
 dev images are captioned greedily and scored (CIDEr-D and BLEU-4); the best epoch by dev CIDEr-D goes to
---out. Resumable: state in runs/caption/<name>/, rerunning the same command continues.
+--out (which starts as a copy of --init). Resumable: state in runs/caption/<name>/, rerunning the same
+command continues.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -157,6 +159,8 @@ def main() -> None:
         start = scst.dev_score()
         print(f"start ({args.init}): dev greedy {json.dumps(start)}", flush=True)
         state = {"epoch": 0, "best": start["cider_d"], "history": [{"epoch": -1, **start}]}
+        if out.resolve() != args.init.resolve():
+            shutil.copyfile(args.init, out)  # --out always holds the best so far, the start included
     n_images, bs = len(scst.train_caps), args.images_per_batch
     while state["epoch"] < args.epochs:
         epoch, t0, rewards, bases = state["epoch"], time.time(), [], []

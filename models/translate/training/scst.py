@@ -10,14 +10,16 @@ sentence's other samples (`--baseline mean`). `--xe-weight` mixes in the usual t
 cross-entropy (label smoothed), which keeps fluency from drifting (Wu et al. 2016 mix the two likewise).
 
 Samples are drawn with dropout off (the model as served). Every --val-every batches and at each epoch's
-end, val is translated greedily; the best val BLEU goes to --out. Resumable: state in
-runs/translate/<name>/, rerunning the same command continues at the batch it stopped.
+end, val is translated greedily; the best val BLEU goes to --out (a copy of --init until something beats
+it). Resumable: state in runs/translate/<name>/, rerunning the same command continues at the batch it
+stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +134,8 @@ def main() -> None:
         bleu, chrf = val_bleu(model, data_dir, src, tgt)
         print(f"start ({args.init}): val greedy BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
         state = {"epoch": 0, "batch": 0, "best": bleu, "history": [{"epoch": -1, "val_bleu": round(bleu, 2)}]}
+        if out.resolve() != args.init.resolve():
+            shutil.copyfile(args.init, out)  # --out always holds the best so far, the start included
     reward = REWARDS[args.reward]
 
     def validate() -> None:
