@@ -9,6 +9,14 @@ from models.qa.route import router
 from models.qa.settings import QASettings
 from service.taskspec import ModelSpec, TaskSpec, TrainStep
 
+RUNS = (
+    ("main", ()),
+    ("seed2", ("--seed", "2")),
+    ("seed3", ("--seed", "3")),
+    ("gated-s1", ("--seed", "1", "--gated")),
+    ("gated-s3", ("--seed", "3", "--gated")),
+)
+
 TASK = TaskSpec(
     name="qa",
     path="/qa",
@@ -16,15 +24,16 @@ TASK = TaskSpec(
     models=(ModelSpec("qa", QAHandler, QASettings, (Path("checkpoints/qa.safetensors"),), "models.qa.export:export"),),
     card=Path("models/qa/card.json"),
     evaluate="evaluation.qa",
-    # Three seeds of the same recipe, then what validation chose among them and their ensembles
-    # (models/qa/ensemble.json).
+    # Three seeds of the paper's recipe and two of GMemN2N's (gates between hops), then what validation chose
+    # among them and their ensembles (models/qa/ensemble.json): the gated seed-3 run, alone.
     train=(
-        TrainStep("models.qa.training.train", ("--name", "main", "--out", "checkpoints/qa_main.safetensors")),
-        TrainStep("models.qa.training.train", ("--name", "seed2", "--seed", "2", "--out", "checkpoints/qa_seed2.safetensors")),
-        TrainStep("models.qa.training.train", ("--name", "seed3", "--seed", "3", "--out", "checkpoints/qa_seed3.safetensors")),
+        *(
+            TrainStep("models.qa.training.train", ("--name", name, *flags, "--out", f"checkpoints/qa_{name}.safetensors"))
+            for name, flags in RUNS
+        ),
         TrainStep(
             "models.qa.training.ensemble",
-            (*(f"checkpoints/qa_{n}.safetensors" for n in ("main", "seed2", "seed3")), "--out", "checkpoints/qa.safetensors"),
+            (*(f"checkpoints/qa_{name}.safetensors" for name, _ in RUNS), "--out", "checkpoints/qa.safetensors"),
         ),
     ),
 )
