@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def main() -> None:
             print(f"{name}: up to date ({meta})")
             continue
         print(f"{name}: exporting {', '.join(str(c.relative_to(ROOT)) for c in spec.checkpoint_paths)} -> {args.out / name}")
+        shutil.rmtree(args.out / name, ignore_errors=True)  # no graphs left over from another export (one model vs an ensemble)
         exporter(spec)(args.out / name, *spec.checkpoint_paths)
 
 
