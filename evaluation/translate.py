@@ -124,7 +124,8 @@ def main() -> None:
         return
     metrics: dict[str, Any] = {}
     signature = ""
-    print("| split | search | BLEU | chrF | copied tokens | unseen recall | seconds |\n|---|---|---|---|---|---|---|")
+    print("| split | search | BLEU | lowercased BLEU | chrF | copied tokens | unseen recall | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
     for split in args.splits.split(","):
         src, refs = read_split(data_dir, split)
         for name in args.searches.split(","):
@@ -135,12 +136,15 @@ def main() -> None:
             found, total = unseen_recall(handler, src, refs, tokens)
             bleu = sacrebleu.metrics.BLEU()
             b = bleu.corpus_score(hyps, [refs])
+            lc = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(hyps, [refs])  # the goal is stated lowercased
             c = sacrebleu.corpus_chrf(hyps, [refs])
             signature = str(bleu.get_signature())
-            metrics[f"{split}_{name}"] = {"bleu": round(b.score, 2), "chrf": round(c.score, 2), "copied_tokens": copies,
+            metrics[f"{split}_{name}"] = {"bleu": round(b.score, 2), "bleu_lowercased": round(lc.score, 2),
+                                          "chrf": round(c.score, 2), "copied_tokens": copies,
                                           "unseen_found": found, "unseen_total": total}  # fmt: skip
-            row = f"| {split} | {name} | {b.score:.2f} | {c.score:.2f} | {copies} | {found}/{total} | {time.time() - t0:.0f} |"
-            print(row, flush=True)
+            cells = [split, name, f"{b.score:.2f}", f"{lc.score:.2f}", f"{c.score:.2f}", copies, f"{found}/{total}",
+                     f"{time.time() - t0:.0f}"]  # fmt: skip
+            print("| " + " | ".join(map(str, cells)) + " |", flush=True)
     if args.table_only:
         return
 

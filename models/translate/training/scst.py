@@ -175,7 +175,8 @@ def main() -> None:
             if state["batch"] % args.val_every == 0:
                 validate()
                 save_run_state(run, model, opt, state)
-        validate()
+        if state["batch"] % args.val_every:  # else the last batch has just been validated
+            validate()
         state["epoch"], state["batch"] = state["epoch"] + 1, 0
         save_run_state(run, model, opt, state)
 
