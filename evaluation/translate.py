@@ -155,7 +155,8 @@ def main() -> None:
         for split, (src, refs) in splits.items():
             hyps = [detokenize(t, "en") for t in translate_all(h, src, SEARCHES["beam5_a0.4"])]
             bleu, chrf = sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
-            out |= {f"{split}_bleu": round(bleu, 2), f"{split}_chrf": round(chrf, 2)}
+            lc = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(hyps, [refs]).score
+            out |= {f"{split}_bleu": round(bleu, 2), f"{split}_bleu_lowercased": round(lc, 2), f"{split}_chrf": round(chrf, 2)}
         return out
 
     card = {"task": "German->English (Multi30k task 1)", "sacrebleu_signature": signature,
