@@ -27,13 +27,14 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from models.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from models.tokens import EOS_ID
 from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 from models.training.sequence_level import baseline, reinforce_loss
 from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
 from models.translate.training.data import Batch, Example, example_groups, make_batch, tokenized
-from models.translate.training.model import EPS, Seq2Seq, final_distribution
+from models.translate.training.model import Seq2Seq
+from models.translate.training.torch_search import rollout
 from models.translate.training.train import val_bleu
 from models.translate.vocab import Vocab, detokenize, extend
 
@@ -63,32 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     return p.parse_args(argv)
-
-
-def rollout(model: Seq2Seq, batch: Batch, repeats: int, greedy: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Translations of each sentence, `repeats` times, sampled or greedy, up to the server's default length
-    (2 x its source length + 10): extended ids (N, T) with EOS_ID after the end, and each one's summed log-probability
-    under the final (copy-mixed) distribution (N,), with gradients when sampling."""
-    src, src_len, src_ext = (torch.from_numpy(a) for a in (batch.src, batch.src_len, batch.src_ext))
-    memory, keys, h = model.encoder(src, src_len)
-    mask = src != PAD_ID
-    memory, keys, h, mask, src_ext = (x.repeat_interleave(repeats, 0) for x in (memory, keys, h, mask, src_ext))
-    limit = (2 * src_len + 10).repeat_interleave(repeats)
-    ctx = memory.new_zeros(memory.shape[0], memory.shape[-1])
-    y = torch.full((len(h),), BOS_ID, dtype=torch.int64)
-    alive = torch.ones(len(h), dtype=torch.bool)
-    ids, logp_sum = [], memory.new_zeros(len(h))
-    for t in range(int(limit.max())):
-        logp, attn, p_gen, h, ctx = model.step(y, h, ctx, memory, keys, mask)
-        p = final_distribution(logp, attn, p_gen, src_ext, batch.n_oov)
-        pick = p.argmax(-1) if greedy else torch.multinomial(p.detach() + EPS, 1).squeeze(1)
-        logp_sum = logp_sum + (p.gather(1, pick[:, None]).squeeze(1) + EPS).log() * alive
-        ids.append(torch.where(alive, pick, EOS_ID))
-        alive = alive & (pick != EOS_ID) & (t + 1 < limit)
-        if not alive.any():
-            break
-        y = torch.where(pick >= model.cfg.tgt_vocab, UNK_ID, pick)
-    return torch.stack(ids, 1), logp_sum
 
 
 def to_text(rows: torch.Tensor, examples: list[Example], tgt: Vocab, repeats: int) -> list[str]:
