@@ -69,6 +69,16 @@ def parse_search(name: str) -> dict[str, float]:
     return {"beam_size": int(m[1]), "alpha": float(m[2] or 0), "beta": float(m[3] or 0), "block_unk": float(bool(m[4]))}
 
 
+def corpus_scores(hyps: list[str], refs: list[str]) -> tuple[dict[str, float], str]:
+    """Corpus sacreBLEU cased and lowercased (issue 19's goal is stated lowercased) and chrF, to 2 places,
+    and the cased BLEU's signature."""
+    cased = sacrebleu.metrics.BLEU()
+    scores = {"bleu": round(cased.corpus_score(hyps, [refs]).score, 2),
+              "bleu_lowercased": round(sacrebleu.corpus_bleu(hyps, [refs], lowercase=True).score, 2),
+              "chrf": round(sacrebleu.corpus_chrf(hyps, [refs]).score, 2)}  # fmt: skip
+    return scores, str(cased.get_signature())
+
+
 def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> list[list[str]]:
     """Best translation of each sentence as output tokens (copied words included).
 
@@ -134,15 +144,9 @@ def main() -> None:
             hyps = [detokenize(t, "en") for t in tokens]
             copies = sum(w not in handler.tgt_vocab.stoi for t in tokens for w in t)
             found, total = unseen_recall(handler, src, refs, tokens)
-            bleu = sacrebleu.metrics.BLEU()
-            b = bleu.corpus_score(hyps, [refs])
-            lc = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(hyps, [refs])  # the issue's goal is stated lowercased
-            c = sacrebleu.corpus_chrf(hyps, [refs])
-            signature = str(bleu.get_signature())
-            metrics[f"{split}_{name}"] = {"bleu": round(b.score, 2), "bleu_lowercased": round(lc.score, 2),
-                                          "chrf": round(c.score, 2), "copied_tokens": copies,
-                                          "unseen_found": found, "unseen_total": total}  # fmt: skip
-            cells = [split, name, f"{b.score:.2f}", f"{lc.score:.2f}", f"{c.score:.2f}", copies, f"{found}/{total}",
+            score, signature = corpus_scores(hyps, refs)
+            metrics[f"{split}_{name}"] = {**score, "copied_tokens": copies, "unseen_found": found, "unseen_total": total}
+            cells = [split, name, *(f"{score[k]:.2f}" for k in ("bleu", "bleu_lowercased", "chrf")), copies, f"{found}/{total}",
                      f"{time.time() - t0:.0f}"]  # fmt: skip
             print("| " + " | ".join(map(str, cells)) + " |", flush=True)
     if args.table_only:
@@ -154,9 +158,7 @@ def main() -> None:
         out = {}
         for split, (src, refs) in splits.items():
             hyps = [detokenize(t, "en") for t in translate_all(h, src, SEARCHES["beam5_a0.4"])]
-            bleu, chrf = sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
-            lc = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(hyps, [refs]).score
-            out |= {f"{split}_bleu": round(bleu, 2), f"{split}_bleu_lowercased": round(lc, 2), f"{split}_chrf": round(chrf, 2)}
+            out |= {f"{split}_{k}": v for k, v in corpus_scores(hyps, refs)[0].items()}
         return out
 
     card = {"task": "German->English (Multi30k task 1)", "sacrebleu_signature": signature,
