@@ -71,7 +71,8 @@ def loaded_handler(
     spec = MODELS[name]
     handler = spec.handler(name, model_dir, settings or spec.settings())
     options = options or RuntimeOptions(device="cpu")
-    options = replace(options, precision=precision or options.precision)
+    members = options.members if options.members is not None else handler.settings.members
+    options = replace(options, precision=precision or options.precision, members=members)
     handler.load(make_runtime(runtime, model_dir, handler.graphs, options))
     return handler
 
@@ -108,7 +109,7 @@ class Registry:
             log.info("model %s ready (%s on %s)", served.name, served.settings.runtime, _device(handler))
 
     def _load(self, served: ServedModel[Any, Any, Any, Any]) -> None:
-        options = replace(runtime_options(self.settings), precision=served.settings.precision)
+        options = replace(runtime_options(self.settings), precision=served.settings.precision, members=served.settings.members)
         handler = served.handler
         if served.settings.batching == "step" and not isinstance(handler, Steppable):
             raise ValueError(f"batching=step: model {served.name!r} has no step-level batching (use request)")

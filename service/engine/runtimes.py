@@ -28,6 +28,7 @@ class RuntimeOptions:
     torch_threads: int = 0
     precision: str = "fp32"  # fp32 | int8: ONNX Runtime's dynamically quantized graphs (<graph>.int8.onnx)
     io_binding: bool | None = None  # ONNX Runtime IO binding; None: on a GPU only
+    members: int | None = None  # an ensemble's export: load only its first n members; None: all
 
 
 class Runtime(Protocol):
@@ -144,7 +145,10 @@ class EnsembleRuntime:
 def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> Runtime:
     members = read_meta(model_dir).get("members") if (model_dir / "meta.json").exists() else None
     if isinstance(members, list):
-        return EnsembleRuntime(model_dir, members, lambda d: make_runtime(kind, d, graphs, options))
+        if options.members is not None and options.members > len(members):
+            raise ValueError(f"members={options.members}, but {model_dir} is an ensemble of {len(members)}")
+        chosen = members[: options.members]  # export order: member-0 first (the strongest, task recipe)
+        return EnsembleRuntime(model_dir, chosen, lambda d: make_runtime(kind, d, graphs, options))
     if kind == "onnx":
         return OnnxRuntime(model_dir, graphs, options)
     if kind == "torchscript":

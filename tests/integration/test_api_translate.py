@@ -135,3 +135,26 @@ async def test_an_exported_ensemble_is_served_as_one_model_and_v1_models_shows_i
             models = {m["name"]: m for m in (await c.get("/v1/models")).json()["models"]}
             assert models["translate"]["members"] == (2 if name == "ensemble" else 1)
     assert scores["ensemble"] != scores["single"]  # the second member changes the scores: both are decoded
+
+
+@pytest.mark.parametrize("batching", ["request", "step"])
+async def test_members_setting_serves_the_first_member_of_an_ensemble_alone(
+    ensemble_artifacts: dict[str, Path], batching: str
+) -> None:
+    body = {"text": SENTENCES[:2], "beam_size": 3, "n_best": 2, "return_scores": True}
+    answers = {}
+    for name, members in (("single", None), ("ensemble", 1)):
+        settings = make_settings(ensemble_artifacts[name], translate={"enabled": True, "batching": batching, "members": members})
+        async for c in running_client(create_app(settings)):
+            r = await c.post("/translate", json=body)
+            assert r.status_code == 200, r.text
+            models = {m["name"]: m for m in (await c.get("/v1/models")).json()["models"]}
+            answers[name] = (r.json()["results"], models["translate"]["members"], models["translate"]["version"])
+    assert answers["ensemble"] == answers["single"]  # same translations, scores, member count (1) and version
+
+
+async def test_members_beyond_the_ensemble_fail_the_model_load_with_the_reason(ensemble_artifacts: dict[str, Path]) -> None:
+    settings = make_settings(ensemble_artifacts["ensemble"], translate={"enabled": True, "members": 3})
+    async for c in running_client(create_app(settings)):
+        r = await c.post("/translate", json={"text": SENTENCES[:1]})
+        assert r.status_code == 503 and "members=3" in r.json()["error"]["message"], r.text
