@@ -68,7 +68,7 @@ TRANSLATE_EN = ["a man rides a bike .", "a woman reads a book .", "two dogs play
                 "a child eats an apple .", "the man reads a book in the park ."]  # fmt: skip
 
 
-def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
+def tiny_translate_checkpoint(path: Path, seed: int = 0, enc_layers: int = 1) -> Path:
     """An untrained, seeded translation model with vocabularies from a five-sentence corpus."""
     from models.translate.training.checkpoint import save_checkpoint as save_translate
     from models.translate.training.model import Seq2Seq, Seq2SeqConfig
@@ -77,7 +77,7 @@ def tiny_translate_checkpoint(path: Path, seed: int = 0) -> Path:
     src = Vocab.build([s.split() for s in TRANSLATE_DE], min_freq=1)
     tgt = Vocab.build([s.split() for s in TRANSLATE_EN], min_freq=1)
     torch.manual_seed(seed)
-    cfg = Seq2SeqConfig(len(src), len(tgt), emb=16, enc_hidden=16, dec_hidden=24, attn=16, dropout=0.0)
+    cfg = Seq2SeqConfig(len(src), len(tgt), emb=16, enc_hidden=16, dec_hidden=24, attn=16, dropout=0.0, enc_layers=enc_layers)
     save_translate(Seq2Seq(cfg), src, tgt, path, {"epoch": 0})
     return path
 

@@ -81,8 +81,14 @@ def test_beam_one_equals_greedy_and_nbest_is_sorted(translate_checkpoint: Path) 
         assert [h.score for h in nbest] == sorted((h.score for h in nbest), reverse=True)
 
 
-def test_batched_equals_single_and_alignment_shape(translate_checkpoint: Path) -> None:
-    g = EagerTranslate(translate_checkpoint)
+@pytest.fixture(scope="module")
+def deep_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_translate_checkpoint(tmp_path_factory.mktemp("deep") / "deep.safetensors", seed=1, enc_layers=3)
+
+
+@pytest.mark.parametrize("which", ["one_layer", "three_layers"])
+def test_batched_equals_single_and_alignment_shape(translate_checkpoint: Path, deep_checkpoint: Path, which: str) -> None:
+    g = EagerTranslate(translate_checkpoint if which == "one_layer" else deep_checkpoint)
     qs = [g.query(t, beam_size=3, n_best=2, max_length=10, alpha=0.6, beta=0.2)
           for t in ["ein kind isst einen apfel .", "ein mann", "der mann liest ein buch im park ."]]  # fmt: skip
     together = decode(g, qs, len(g.tgt))
@@ -261,3 +267,15 @@ def test_scst_raises_the_sentence_reward(tmp_path: Path, baseline: str) -> None:
         opt.step()
         rewards.append(reward)
     assert np.mean(rewards[-5:]) > 1.3 * np.mean(rewards[:5])
+
+
+def test_a_deeper_encoder_exports_and_one_layer_checkpoints_still_load(deep_checkpoint: Path, tmp_path: Path) -> None:
+    from models.translate.export import export
+
+    model, _, _ = load_checkpoint(deep_checkpoint)
+    assert model.cfg.enc_layers == 3 and len(model.encoder.upper) == 2
+    meta = export(tmp_path / "deep", deep_checkpoint)  # verifies the graphs in ONNX Runtime at another batch and length
+    assert meta["graphs"]["encode"]["max_abs_diff"] < 1e-4
+    state = {k: v for k, v in model.state_dict().items() if ".upper." not in k}  # what a one-layer checkpoint holds
+    shallow = Seq2Seq(model.cfg.__class__(**{**model.cfg.to_dict(), "enc_layers": 1}))
+    shallow.load_state_dict(state)  # strict: the first layer's names did not change

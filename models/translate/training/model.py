@@ -33,6 +33,7 @@ class Seq2SeqConfig:
     attn: int = 256  # additive attention width
     dropout: float = 0.3  # on embeddings and the readout
     copy: bool = True  # pointer-generator copy switch; False = plain attention decoder
+    enc_layers: int = 1  # bidirectional GRU layers in the encoder; layers past the first add to it (residual)
 
     def to_dict(self) -> dict[str, int | float | bool]:
         return asdict(self)
@@ -45,12 +46,35 @@ def reverse_within_length(lengths: torch.Tensor, width: int) -> torch.Tensor:
     return torch.where(pos <= last, last - pos, pos)
 
 
+def bidirectional(fwd: nn.GRU, bwd: nn.GRU, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """x (B, S, I), idx (B, S, 1) from reverse_within_length -> (B, S, 2H): forward and backward, concatenated.
+
+    The backward GRU runs over each sentence reversed within its own length, so padding (always at the
+    end) never flows into a real position in either direction: a padded batch gives the same numbers as
+    each sentence alone.
+    """
+    out_fwd, _ = fwd(x)
+    out_rev, _ = bwd(x.gather(1, idx.expand(-1, -1, x.shape[-1])))
+    return torch.cat([out_fwd, out_rev.gather(1, idx.expand(-1, -1, out_rev.shape[-1]))], dim=-1)
+
+
+class BiGRU(nn.Module):
+    """An encoder layer past the first: (B, S, 2He) -> (B, S, 2He)."""
+
+    def __init__(self, inputs: int, hidden: int) -> None:
+        super().__init__()
+        self.fwd = nn.GRU(inputs, hidden, batch_first=True)
+        self.bwd = nn.GRU(inputs, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return bidirectional(self.fwd, self.bwd, x, idx)
+
+
 class Encoder(nn.Module):
     """src (B, S) ids, src_len (B,) -> memory (B, S, 2He), keys (B, S, A), h0 (B, Hd).
 
-    The backward direction runs a second GRU over each sentence reversed within its own length, so
-    padding (always at the end) never flows into a real position in either direction: a padded batch
-    gives the same numbers as each sentence alone.
+    The first layer's GRUs keep the one-layer encoder's names (fwd, bwd), so checkpoints from before
+    `enc_layers` still load; each further layer (upper) adds its output to its input.
     """
 
     def __init__(self, cfg: Seq2SeqConfig) -> None:
@@ -58,6 +82,7 @@ class Encoder(nn.Module):
         self.embed = nn.Embedding(cfg.src_vocab, cfg.emb, padding_idx=PAD_ID)
         self.fwd = nn.GRU(cfg.emb, cfg.enc_hidden, batch_first=True)
         self.bwd = nn.GRU(cfg.emb, cfg.enc_hidden, batch_first=True)
+        self.upper = nn.ModuleList(BiGRU(2 * cfg.enc_hidden, cfg.enc_hidden) for _ in range(cfg.enc_layers - 1))
         self.drop = nn.Dropout(cfg.dropout)
         self.keys = nn.Linear(2 * cfg.enc_hidden, cfg.attn, bias=False)
         self.init = nn.Linear(2 * cfg.enc_hidden, cfg.dec_hidden)
@@ -66,11 +91,10 @@ class Encoder(nn.Module):
         s = src.shape[1]
         x = self.drop(self.embed(src))  # (B, S, E)
         idx = reverse_within_length(src_len, s).unsqueeze(-1)  # (B, S, 1)
-        fwd, _ = self.fwd(x)
-        bwd_rev, _ = self.bwd(x.gather(1, idx.expand(-1, -1, x.shape[-1])))
-        bwd = bwd_rev.gather(1, idx.expand(-1, -1, bwd_rev.shape[-1]))
         mask = (torch.arange(s, device=src.device).unsqueeze(0) < src_len.unsqueeze(1)).unsqueeze(-1)
-        memory = torch.cat([fwd, bwd], dim=-1) * mask  # (B, S, 2He), zero on padding
+        memory = bidirectional(self.fwd, self.bwd, x, idx) * mask  # (B, S, 2He), zero on padding
+        for layer in self.upper:  # residual, so a deeper encoder starts out close to the shallow one
+            memory = (memory + layer(self.drop(memory), idx)) * mask
         mean = memory.sum(1) / src_len.unsqueeze(1).to(memory.dtype)
         return memory, self.keys(memory), torch.tanh(self.init(mean))
 

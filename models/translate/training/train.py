@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--sample-prob", type=float, default=0.0, help="scheduled sampling: final probability (linear ramp)")
     p.add_argument("--no-copy", action="store_true", help="plain attention decoder, no pointer-generator")
+    p.add_argument("--enc-layers", type=int, default=1, help="bidirectional GRU layers in the encoder (residual past the first)")
     p.add_argument("--copy-aug", type=float, default=0.0, help="probability of swapping a shared name/number (see data.py)")
     p.add_argument("--copy-append", type=float, default=0.0, help="probability of inserting a made-up name (see data.py)")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and vocabularies")
@@ -72,7 +73,7 @@ def main() -> None:
     else:
         src = Vocab.build([e.src for e in train], args.min_freq)
         tgt = Vocab.build([e.tgt for e in train], args.min_freq)
-        model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy))
+        model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy, enc_layers=args.enc_layers))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": -1.0, "lr": args.lr, "bad_epochs": 0, "history": []}
     resumed = resume_run_state(run, model, opt)
