@@ -17,6 +17,8 @@ import argparse
 import json
 import re
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from evaluation.precision import compare_precisions
 from models.training.paths import default_data_dir
 from models.translate.handler import TranslateHandler
 from models.translate.schemas import TranslateRequest
-from models.translate.training.data import read_split
+from models.translate.training.data import read_split, tokenized
 from models.translate.vocab import detokenize, tokenize
 from service.engine.registry import loaded_handler
 from service.engine.runtimes import read_meta
@@ -79,10 +81,16 @@ def corpus_scores(hyps: list[str], refs: list[str]) -> tuple[dict[str, float], s
     return scores, str(cased.get_signature())
 
 
-def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> list[list[str]]:
-    """Best translation of each sentence as output tokens (copied words included).
+@dataclass
+class Output:
+    tokens: list[str]  # the best translation's words, as the server answers them
+    copied: list[bool]  # whether each word was copied from the source
 
-    Requests go through the handler's own validation and prediction, exactly as the server builds them.
+
+def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[str, float]) -> list[Output]:
+    """Best translation of each sentence as output words (copied words included).
+
+    Requests go through the handler's own validation, prediction and answer, exactly as the server builds them.
     """
     out = []
     for start in range(0, len(sentences), CHUNK):
@@ -90,15 +98,22 @@ def translate_all(handler: TranslateHandler, sentences: list[str], search: dict[
                                length_alpha=search.get("alpha", 0.0), coverage_beta=search.get("beta", 0.0),
                                block_unk=bool(search.get("block_unk", 0)))  # fmt: skip
         items = handler.decode(req)
-        for item, hyps in zip(items, handler.predict(items), strict=True):
-            words = handler.tgt_vocab.itos + item.oovs
-            out.append([words[i] for i in hyps[0].ids])
+        for res in handler.encode(req, items, handler.predict(items)).results:
+            out.append(Output(res.translations[0].tokens, res.translations[0].copied))
     return out
 
 
-def unseen_recall(handler: TranslateHandler, sources: list[str], refs: list[str], hyps: list[list[str]]) -> tuple[int, int]:
-    """(found, total): source words outside the target vocabulary that the reference keeps, found in the output."""
-    known = set(handler.tgt_vocab.itos)
+def known_words(handler: TranslateHandler, data_dir: Path) -> set[str]:
+    """The English words the model knows: its target vocabulary, or for a subword model the training words
+    seen at least twice (what a word vocabulary would have held), so unseen recall means the same for both."""
+    if handler.subwords is None:
+        return set(handler.tgt_vocab.itos)
+    counts = Counter(w for e in tokenized(data_dir, "train") for w in e.tgt)
+    return {w for w, n in counts.items() if n >= 2}
+
+
+def unseen_recall(known: set[str], sources: list[str], refs: list[str], hyps: list[list[str]]) -> tuple[int, int]:
+    """(found, total): source words outside the known target words that the reference keeps, found in the output."""
     found = total = 0
     for src, ref, hyp in zip(sources, refs, hyps, strict=True):
         wanted = {w for w in tokenize(src, "de") if w not in known} & set(tokenize(ref, "en"))
@@ -109,7 +124,7 @@ def unseen_recall(handler: TranslateHandler, sources: list[str], refs: list[str]
 
 def print_examples(handler: TranslateHandler, search: dict[str, float]) -> None:
     for src, hyp in zip(UNSEEN_NAMES, translate_all(handler, UNSEEN_NAMES, search), strict=True):
-        print(f"| {src} | {detokenize(hyp, 'en')} |")
+        print(f"| {src} | {detokenize(hyp.tokens, 'en')} |")
 
 
 def main() -> None:
@@ -136,14 +151,15 @@ def main() -> None:
     signature = ""
     print("| split | search | BLEU | lowercased BLEU | chrF | copied tokens | unseen recall | seconds |")
     print("|---|---|---|---|---|---|---|---|")
+    known = known_words(handler, data_dir)
     for split in args.splits.split(","):
         src, refs = read_split(data_dir, split)
         for name in args.searches.split(","):
             t0 = time.time()
-            tokens = translate_all(handler, src, parse_search(name))
-            hyps = [detokenize(t, "en") for t in tokens]
-            copies = sum(w not in handler.tgt_vocab.stoi for t in tokens for w in t)
-            found, total = unseen_recall(handler, src, refs, tokens)
+            outputs = translate_all(handler, src, parse_search(name))
+            hyps = [detokenize(o.tokens, "en") for o in outputs]
+            copies = sum(sum(o.copied) for o in outputs)
+            found, total = unseen_recall(known, src, refs, [o.tokens for o in outputs])
             score, signature = corpus_scores(hyps, refs)
             metrics[f"{split}_{name}"] = {**score, "copied_tokens": copies, "unseen_found": found, "unseen_total": total}
             cells = [split, name, *(f"{score[k]:.2f}" for k in ("bleu", "bleu_lowercased", "chrf")), copies, f"{found}/{total}",
@@ -157,7 +173,7 @@ def main() -> None:
     def int8_measure(h: Any) -> dict[str, Any]:  # the served search (beam 5, alpha 0.4): chosen on val, test2016 reported
         out = {}
         for split, (src, refs) in splits.items():
-            hyps = [detokenize(t, "en") for t in translate_all(h, src, SEARCHES["beam5_a0.4"])]
+            hyps = [detokenize(o.tokens, "en") for o in translate_all(h, src, SEARCHES["beam5_a0.4"])]
             out |= {f"{split}_{k}": v for k, v in corpus_scores(hyps, refs)[0].items()}
         return out
 

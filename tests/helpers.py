@@ -68,17 +68,22 @@ TRANSLATE_EN = ["a man rides a bike .", "a woman reads a book .", "two dogs play
                 "a child eats an apple .", "the man reads a book in the park ."]  # fmt: skip
 
 
-def tiny_translate_checkpoint(path: Path, seed: int = 0, enc_layers: int = 1) -> Path:
-    """An untrained, seeded translation model with vocabularies from a five-sentence corpus."""
+def tiny_translate_checkpoint(path: Path, seed: int = 0, enc_layers: int = 1, subwords: int = 0) -> Path:
+    """An untrained, seeded translation model with vocabularies from a five-sentence corpus (of BPE pieces,
+    `subwords` of them, learned on it, when given)."""
+    from models.translate.subwords import Subwords
     from models.translate.training.checkpoint import save_checkpoint as save_translate
     from models.translate.training.model import Seq2Seq, Seq2SeqConfig
     from models.translate.vocab import Vocab
 
-    src = Vocab.build([s.split() for s in TRANSLATE_DE], min_freq=1)
-    tgt = Vocab.build([s.split() for s in TRANSLATE_EN], min_freq=1)
+    de, en = [s.split() for s in TRANSLATE_DE], [s.split() for s in TRANSLATE_EN]
+    bpe = Subwords.learn(de + en, subwords) if subwords else None
+    if bpe is not None:
+        de, en = [bpe.split(s) for s in de], [bpe.split(s) for s in en]
+    src, tgt = Vocab.build(de, min_freq=1), Vocab.build(en, min_freq=1)
     torch.manual_seed(seed)
     cfg = Seq2SeqConfig(len(src), len(tgt), emb=16, enc_hidden=16, dec_hidden=24, attn=16, dropout=0.0, enc_layers=enc_layers)
-    save_translate(Seq2Seq(cfg), src, tgt, path, {"epoch": 0})
+    save_translate(Seq2Seq(cfg), src, tgt, path, {"epoch": 0}, bpe)
     return path
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_graphs
-from models.translate.training.checkpoint import load_checkpoint, shared_vocabularies
+from models.translate.training.checkpoint import load_checkpoint, read_subwords, shared_subwords, shared_vocabularies
 from models.translate.training.model import Seq2Seq
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,8 @@ def export(out_dir: Path, checkpoint: Path, *more: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     src.save(out_dir / "src_vocab.json")
     tgt.save(out_dir / "tgt_vocab.json")
+    if (subwords := read_subwords(checkpoint)) is not None:  # the handler cuts words into these pieces
+        subwords.save(out_dir / "subwords.json")
     meta = checkpoint_meta("translate", checkpoint, "epoch", model.cfg.to_dict(), CARD)
     return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))
 
@@ -51,9 +53,10 @@ def export_ensemble(out_dir: Path, checkpoints: list[Path]) -> dict[str, Any]:
     """Members must share both vocabularies: the ensemble averages distributions over one target vocabulary
     and reads one source tokenization (models/ensemble.py)."""
     shared_vocabularies([load_checkpoint(c) for c in checkpoints])
+    subwords = shared_subwords(checkpoints)
     members = [f"member-{i}" for i in range(len(checkpoints))]
     metas = [export(out_dir / m, c) for m, c in zip(members, checkpoints, strict=True)]
-    for name in ("src_vocab.json", "tgt_vocab.json"):
+    for name in ("src_vocab.json", "tgt_vocab.json", *(("subwords.json",) if subwords else ())):
         (out_dir / name).write_bytes((out_dir / members[0] / name).read_bytes())
     meta = {"model": "translate", "version": "+".join(str(m["version"]) for m in metas),
             "checkpoint_sha256": [m["checkpoint_sha256"] for m in metas], "members": members,

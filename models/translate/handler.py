@@ -1,4 +1,5 @@
-"""Translate handler: text -> Moses tokens -> ids (+ copy ids) -> batched beam search -> text + alignment."""
+"""Translate handler: text -> Moses tokens (-> subword pieces) -> ids (+ copy ids) -> batched beam search ->
+text + alignment (over words: a subword model's piece attention is pooled to words)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from models.translate import search
 from models.translate.schemas import TextTranslation, TranslateRequest, TranslateResponse, Translation
 from models.translate.search import TranslateQuery
 from models.translate.settings import TranslateSettings
+from models.translate.subwords import Subwords, join, pool_attention, word_index
 from models.translate.vocab import Vocab, detokenize, extend, tokenize
 from service.engine.handler import BeamSearchHandler, check_beam
 from service.engine.runtimes import Runtime
@@ -22,8 +24,9 @@ from service.v2 import Tensor, texts
 @dataclass(frozen=True)
 class TranslateItem:
     source: str
-    tokens: list[str]
-    oovs: list[str]  # source words outside the target vocabulary, in extended-id order
+    tokens: list[str]  # words
+    pieces: list[str]  # what the model reads: the words, or a subword model's pieces of them
+    oovs: list[str]  # source pieces outside the target vocabulary, in extended-id order
     query: TranslateQuery
 
 
@@ -39,6 +42,11 @@ class TranslateHandler(BeamSearchHandler[TranslateRequest, TranslateItem, Transl
         super().load(runtime)
         self.src_vocab = Vocab.from_json((self.model_dir / "src_vocab.json").read_text(encoding="utf-8"))
         self.tgt_vocab = Vocab.from_json((self.model_dir / "tgt_vocab.json").read_text(encoding="utf-8"))
+        path = self.model_dir / "subwords.json"  # written by the export of a model trained with --subwords
+        self.subwords = Subwords.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def pieces(self, tokens: list[str]) -> list[str]:
+        return self.subwords.split(tokens) if self.subwords is not None else tokens
 
     def decode(self, req: TranslateRequest) -> list[TranslateItem]:
         s = self.settings
@@ -62,18 +70,21 @@ class TranslateHandler(BeamSearchHandler[TranslateRequest, TranslateItem, Transl
                 f"{where}: {len(tokens)} tokens is more than this server's limit of {self.settings.max_source_tokens}; "
                 "split the text into sentences and send them as a list"
             )
-        ext, oovs = extend(tokens, self.tgt_vocab)
-        max_length = req.max_length or min(2 * len(tokens) + 10, self.settings.max_output_tokens)
+        pieces = self.pieces(tokens)
+        ext, oovs = extend(pieces, self.tgt_vocab)
+        max_length = req.max_length or min(2 * len(pieces) + 10, self.settings.max_output_tokens)
         alpha = self.settings.length_alpha if req.length_alpha is None else req.length_alpha
         beta = self.settings.coverage_beta if req.coverage_beta is None else req.coverage_beta
         block_unk = self.settings.block_unk if req.block_unk is None else req.block_unk
-        query = TranslateQuery(self.src_vocab.ids(tokens), ext, req.beam_size, req.n_best, max_length, alpha, beta, block_unk)
-        return TranslateItem(text, tokens, oovs, query)
+        query = TranslateQuery(self.src_vocab.ids(pieces), ext, req.beam_size, req.n_best, max_length, alpha, beta, block_unk)
+        return TranslateItem(text, tokens, pieces, oovs, query)
 
     def example(self) -> TranslateItem:
         tokens = ["Ein", "Mann", "fährt", "Fahrrad", "."]
-        ext, oovs = extend(tokens, self.tgt_vocab)
-        return TranslateItem("Ein Mann fährt Fahrrad.", tokens, oovs, TranslateQuery(self.src_vocab.ids(tokens), ext, 2, 1, 20))
+        pieces = self.pieces(tokens)
+        ext, oovs = extend(pieces, self.tgt_vocab)
+        query = TranslateQuery(self.src_vocab.ids(pieces), ext, 2, 1, 20)
+        return TranslateItem("Ein Mann fährt Fahrrad.", tokens, pieces, oovs, query)
 
     def encoded(self, items: list[TranslateItem]) -> tuple[Encoded, list[SearchQuery]]:
         return search.encode(self.graph_runner(), [it.query for it in items])
@@ -94,17 +105,31 @@ class TranslateHandler(BeamSearchHandler[TranslateRequest, TranslateItem, Transl
         return {"TRANSLATION": np.array(best, dtype=np.object_)}
 
     def _text_result(self, item: TranslateItem, hyps: list[Hypothesis], req: TranslateRequest) -> TextTranslation:
-        words = self.tgt_vocab.itos + item.oovs
-        v = len(self.tgt_vocab)
         translations = []
         for hyp in hyps:
-            tokens = [words[i] for i in hyp.ids]
+            tokens, copied, alignment = self._words(item, hyp)
             translations.append(Translation(
-                text=detokenize(tokens, "en"), tokens=tokens, copied=[i >= v for i in hyp.ids], finished=hyp.finished,
+                text=detokenize(tokens, "en"), tokens=tokens, copied=copied, finished=hyp.finished,
                 log_prob=hyp.log_prob if req.return_scores else None, score=hyp.score if req.return_scores else None,
-                alignment=[a.astype(np.float64).round(5).tolist() for a in hyp.attention] if req.return_alignment else None,
+                alignment=[a.astype(np.float64).round(5).tolist() for a in alignment] if req.return_alignment else None,
             ))  # fmt: skip
-        unknown = [w for w, i in zip(item.tokens, item.query.src, strict=True) if i == UNK_ID]
+        src_words = word_index(item.pieces) if self.subwords is not None else list(range(len(item.pieces)))
+        unknown_at = {w for w, i in zip(src_words, item.query.src, strict=True) if i == UNK_ID}
+        unknown = [w for j, w in enumerate(item.tokens) if j in unknown_at]
         return TextTranslation(
             source=item.source, source_tokens=item.tokens, unknown_source_tokens=unknown, translations=translations
         )
+
+    def _words(self, item: TranslateItem, hyp: Hypothesis) -> tuple[list[str], list[bool], list[np.ndarray]]:
+        """A hypothesis as output words, whether each was copied (a piece of it, for a subword model), and its
+        attention rows over the source words (one per output word, plus the end-of-sentence step)."""
+        vocab = self.tgt_vocab.itos + item.oovs
+        pieces, copied = [vocab[i] for i in hyp.ids], [i >= len(self.tgt_vocab) for i in hyp.ids]
+        if self.subwords is None or not hyp.attention:
+            return pieces, copied, list(hyp.attention)
+        out_words = word_index(pieces)
+        words_copied = [False] * len(join(pieces))
+        for w, c in zip(out_words, copied, strict=True):
+            words_copied[w] |= c
+        pooled = pool_attention(np.stack(hyp.attention), out_words, word_index(item.pieces))
+        return join(pieces), words_copied, list(pooled)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from models.training.paths import default_data_dir
-from models.translate.training.checkpoint import load_checkpoint, save_checkpoint, shared_vocabularies
+from models.translate.training.checkpoint import load_checkpoint, save_checkpoint, shared_subwords, shared_vocabularies
 from models.translate.training.model import Seq2Seq
 
 
@@ -45,14 +45,17 @@ def main() -> None:
     data_dir = args.data_dir or default_data_dir()
     loaded = [load_checkpoint(c) for c in args.checkpoints]
     src, tgt = shared_vocabularies(loaded)
+    subwords = shared_subwords(args.checkpoints)
     scores = {}
     for path, (model, _, _) in zip(args.checkpoints, loaded, strict=True):
-        scores[str(path)] = round(val_bleu(model, data_dir, src, tgt)[0], 2)
+        scores[str(path)] = round(val_bleu(model, data_dir, src, tgt, subwords)[0], 2)
         print(f"{path}: val BLEU {scores[str(path)]}", flush=True)
     mean = average([m for m, _, _ in loaded])
-    bleu, chrf = val_bleu(mean, data_dir, src, tgt)
+    bleu, chrf = val_bleu(mean, data_dir, src, tgt, subwords)
     print(f"average of {len(loaded)}: val BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
-    save_checkpoint(mean, src, tgt, args.out, {"epoch": "avg", "val_bleu": round(bleu, 2), "averaged": json.dumps(scores)})
+    save_checkpoint(
+        mean, src, tgt, args.out, {"epoch": "avg", "val_bleu": round(bleu, 2), "averaged": json.dumps(scores)}, subwords
+    )
     print(f"wrote {args.out}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from models.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from models.translate.subwords import Subwords
 from models.translate.vocab import Vocab, extend, tokenize
 
 SPLITS = {"train": "train", "val": "val", "test2016": "test_2016_flickr"}
@@ -47,6 +48,14 @@ def tokenized(data_dir: Path, split: str, max_len: int | None = None) -> list[Ex
     if max_len is not None:
         pairs = [p for p in pairs if len(p.src) <= max_len and len(p.tgt) <= max_len]
     return pairs
+
+
+def segmented(examples: list[Example], subwords: Subwords | None) -> list[Example]:
+    """The examples cut into subword pieces (unchanged for a word-level model). Copy augmentation runs on
+    words first (inject_names), so the names it invents are cut like any other word."""
+    if subwords is None:
+        return examples
+    return [Example(subwords.split(e.src), subwords.split(e.tgt)) for e in examples]
 
 
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]

@@ -31,8 +31,9 @@ from models.tokens import EOS_ID
 from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
 from models.training.sequence_level import baseline, reinforce_loss
-from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
-from models.translate.training.data import Batch, Example, example_groups, make_batch, tokenized
+from models.translate.subwords import Subwords, words_of
+from models.translate.training.checkpoint import load_checkpoint, read_subwords, save_checkpoint
+from models.translate.training.data import Batch, Example, example_groups, make_batch, segmented, tokenized
 from models.translate.training.model import Seq2Seq
 from models.translate.training.torch_search import rollout
 from models.translate.training.train import val_bleu
@@ -66,32 +67,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def to_text(rows: torch.Tensor, examples: list[Example], tgt: Vocab, repeats: int) -> list[str]:
+def to_text(rows: torch.Tensor, examples: list[Example], tgt: Vocab, repeats: int, subwords: Subwords | None = None) -> list[str]:
     """Detokenized translations, cut at </s>; row i belongs to examples[i // repeats]."""
     out = []
     for i, row in enumerate(rows.tolist()):
         ex = examples[i // repeats]
         words = tgt.itos + extend(ex.src, tgt)[1]
         row = row[: row.index(EOS_ID)] if EOS_ID in row else row
-        out.append(detokenize([words[j] for j in row], "en"))
+        out.append(detokenize(words_of([words[j] for j in row], subwords), "en"))
     return out
 
 
 def policy_loss(
-    model: Seq2Seq, examples: list[Example], tgt: Vocab, batch: Batch, reward: Reward, args: argparse.Namespace
+    model: Seq2Seq,
+    examples: list[Example],
+    tgt: Vocab,
+    batch: Batch,
+    reward: Reward,
+    args: argparse.Namespace,
+    subwords: Subwords | None = None,
 ) -> tuple[torch.Tensor, float, float]:
     """REINFORCE with a baseline over --samples translations per sentence; the loss and the mean reward of
     the samples and of the baseline."""
     k = args.samples
-    refs = [detokenize(ex.tgt, "en") for ex in examples]
+    refs = [detokenize(words_of(ex.tgt, subwords), "en") for ex in examples]
     model.eval()
     ids, logp = rollout(model, batch, k, greedy=False)
-    rewards = torch.tensor([reward(h, refs[i // k]) for i, h in enumerate(to_text(ids, examples, tgt, k))])
+    rewards = torch.tensor([reward(h, refs[i // k]) for i, h in enumerate(to_text(ids, examples, tgt, k, subwords))])
     greedy = None
     if args.baseline == "greedy":
         with torch.no_grad():
             best, _ = rollout(model, batch, 1, greedy=True)
-        greedy = torch.tensor([reward(h, refs[i]) for i, h in enumerate(to_text(best, examples, tgt, 1))])
+        greedy = torch.tensor([reward(h, refs[i]) for i, h in enumerate(to_text(best, examples, tgt, 1, subwords))])
     base = baseline(rewards, k, greedy)
     tokens = sum(min(len(r), [*r, EOS_ID].index(EOS_ID) + 1) for r in ids.tolist())
     return reinforce_loss(rewards, base, logp, tokens), float(rewards.mean()), float(base.mean())
@@ -102,11 +109,12 @@ def main() -> None:
     data_dir = args.data_dir or default_data_dir()
     run, out = start_run("translate", args)
     model, src, tgt = load_checkpoint(args.init)
-    train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
+    subwords = read_subwords(args.init)
+    train = segmented(tokenized(data_dir, "train", max_len=args.max_len)[: args.limit], subwords)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = resume_run_state(run, model, opt)
     if state is None:
-        bleu, chrf = val_bleu(model, data_dir, src, tgt)
+        bleu, chrf = val_bleu(model, data_dir, src, tgt, subwords)
         print(f"start ({args.init}): val greedy BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
         state = {"epoch": 0, "batch": 0, "best": bleu, "history": [{"epoch": -1, "val_bleu": round(bleu, 2)}]}
         if out.resolve() != args.init.resolve():
@@ -114,7 +122,7 @@ def main() -> None:
     reward = REWARDS[args.reward]
 
     def validate() -> None:
-        bleu, chrf = val_bleu(model, data_dir, src, tgt)
+        bleu, chrf = val_bleu(model, data_dir, src, tgt, subwords)
         state["history"].append({"epoch": state["epoch"], "batch": state["batch"], "val_bleu": round(bleu, 2),
                                  "val_chrf": round(chrf, 2)})  # fmt: skip
         print(f"epoch {state['epoch']} batch {state['batch']}: val greedy BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
@@ -122,7 +130,7 @@ def main() -> None:
             state["best"] = bleu
             extra = {"epoch": state["epoch"], "batch": state["batch"], "val_bleu": round(bleu, 2),
                      "args": json.dumps(vars(args), default=str)}  # fmt: skip
-            save_checkpoint(model, src, tgt, out, extra)
+            save_checkpoint(model, src, tgt, out, extra, subwords)
             print(f"saved {out}", flush=True)
 
     while state["epoch"] < args.epochs:
@@ -131,7 +139,7 @@ def main() -> None:
         for group in groups[state["batch"] :]:
             examples = [train[i] for i in group]
             batch = make_batch(examples, src, tgt)
-            loss, r, b = policy_loss(model, examples, tgt, batch, reward, args)
+            loss, r, b = policy_loss(model, examples, tgt, batch, reward, args, subwords)
             if args.xe_weight:
                 model.train()
                 tensors = [torch.from_numpy(a) for a in (batch.src, batch.src_len, batch.src_ext, batch.tgt_in, batch.tgt_out)]

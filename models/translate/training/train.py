@@ -2,6 +2,7 @@
 
     python -m models.translate.training.train --name main --epochs 20
     python -m models.translate.training.train --name no_copy --no-copy        # an ablation run
+    python -m models.translate.training.train --name bpe --subwords 8000     # joint BPE pieces instead of words
     python -m models.translate.training.train --name copy_ft --init checkpoints/translate_main.safetensors \
         --copy-aug 0.8 --copy-append 0.4 --lr 2.5e-4 --epochs 3        # fine-tune with injected names
 
@@ -26,8 +27,9 @@ import torch
 
 from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
-from models.translate.training.checkpoint import load_checkpoint, save_checkpoint
-from models.translate.training.data import batches, inject_names, read_split, tokenized
+from models.translate.subwords import Subwords, words_of
+from models.translate.training.checkpoint import load_checkpoint, read_subwords, save_checkpoint
+from models.translate.training.data import batches, inject_names, read_split, segmented, tokenized
 from models.translate.training.model import Seq2Seq, Seq2SeqConfig
 from models.translate.training.torch_search import translate_tokens
 from models.translate.vocab import Vocab, detokenize
@@ -49,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--copy-append", type=float, default=0.0, help="probability of inserting a made-up name (see data.py)")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and vocabularies")
     p.add_argument("--min-freq", type=int, default=2)
+    p.add_argument("--subwords", type=int, default=0,
+                   help="pieces of a joint German-English BPE learned on train (sentencepiece); 0: whole words")  # fmt: skip
     p.add_argument("--max-len", type=int, default=50, help="drop training pairs longer than this (tokens)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
@@ -57,9 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def val_bleu(model: Seq2Seq, data_dir: Path, src: Vocab, tgt: Vocab) -> tuple[float, float]:
+def val_bleu(model: Seq2Seq, data_dir: Path, src: Vocab, tgt: Vocab, subwords: Subwords | None = None) -> tuple[float, float]:
     _, refs = read_split(data_dir, "val")
-    hyps = [detokenize(t, "en") for t in translate_tokens(model, tokenized(data_dir, "val"), src, tgt)]
+    outputs = translate_tokens(model, segmented(tokenized(data_dir, "val"), subwords), src, tgt)
+    hyps = [detokenize(words_of(t, subwords), "en") for t in outputs]
     return sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
 
 
@@ -70,9 +75,12 @@ def main() -> None:
     train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
     if args.init:
         model, src, tgt = load_checkpoint(args.init)
+        subwords = read_subwords(args.init)
     else:
-        src = Vocab.build([e.src for e in train], args.min_freq)
-        tgt = Vocab.build([e.tgt for e in train], args.min_freq)
+        subwords = Subwords.learn([s for e in train for s in (e.src, e.tgt)], args.subwords) if args.subwords else None
+        pieces = segmented(train, subwords)
+        src = Vocab.build([e.src for e in pieces], args.min_freq)
+        tgt = Vocab.build([e.tgt for e in pieces], args.min_freq)
         model = Seq2Seq(Seq2SeqConfig(len(src), len(tgt), copy=not args.no_copy, enc_layers=args.enc_layers))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": -1.0, "lr": args.lr, "bad_epochs": 0, "history": []}
@@ -93,7 +101,7 @@ def main() -> None:
         t0, total, count = time.time(), 0.0, 0
         seed = args.seed * 1000 + epoch
         augment = args.copy_aug or args.copy_append
-        examples = inject_names(train, args.copy_aug, seed, args.copy_append) if augment else train
+        examples = segmented(inject_names(train, args.copy_aug, seed, args.copy_append) if augment else train, subwords)
         stream = batches(examples, src, tgt, args.max_tokens, seed=seed)
         for i, b in enumerate(itertools.islice(stream, state["batch"], None), start=state["batch"]):
             tensors = [torch.from_numpy(a) for a in (b.src, b.src_len, b.src_ext, b.tgt_in, b.tgt_out)]
@@ -107,15 +115,15 @@ def main() -> None:
             if state["batch"] % args.save_every == 0:
                 save()
                 print(f"epoch {epoch} batch {state['batch']} loss {total / count:.3f} {time.time() - t0:.0f}s", flush=True)
-        bleu, chrf = val_bleu(model, data_dir, src, tgt)
+        bleu, chrf = val_bleu(model, data_dir, src, tgt, subwords)
         state["history"].append({"epoch": epoch, "val_bleu": round(bleu, 2), "val_chrf": round(chrf, 2),
                                  "lr": state["lr"], "sample_prob": round(sample_prob, 3)})  # fmt: skip
         print(f"epoch {epoch} done in {time.time() - t0:.0f}s: val BLEU {bleu:.2f} chrF {chrf:.2f}", flush=True)
         extra = {"epoch": epoch, "val_bleu": round(bleu, 2), "args": json.dumps(vars(args), default=str)}
-        save_checkpoint(model, src, tgt, run / f"epoch-{epoch}.safetensors", extra)
+        save_checkpoint(model, src, tgt, run / f"epoch-{epoch}.safetensors", extra, subwords)
         if bleu > state["best"]:
             state["best"], state["bad_epochs"] = bleu, 0
-            save_checkpoint(model, src, tgt, out, extra)
+            save_checkpoint(model, src, tgt, out, extra, subwords)
             print(f"saved {out}", flush=True)
         else:
             state["bad_epochs"] += 1
