@@ -253,12 +253,12 @@ def test_scst_rollout_ends_each_translation_and_keeps_to_the_length_limit(tmp_pa
     assert scst.to_text(torch.tensor([[name, EOS_ID]]), examples[-1:], tgt, 1) == ["wojciech"]
 
 
-@pytest.mark.parametrize("baseline", ["greedy", "mean"])
-def test_scst_raises_the_sentence_reward(tmp_path: Path, baseline: str) -> None:
-    """Policy-gradient steps on a tiny untrained model: the sampled translations' chrF against the references
-    goes up (fails if the sign, the baseline or the log-probabilities are wrong)."""
+@pytest.mark.parametrize(("objective", "baseline"), [("scst", "greedy"), ("scst", "mean"), ("mrt", None)])
+def test_sequence_level_training_raises_the_sentence_reward(tmp_path: Path, objective: str, baseline: str | None) -> None:
+    """Steps of SCST or minimum risk training on a tiny untrained model: the sampled translations' chrF
+    against the references goes up (fails if the sign, the baseline or the log-probabilities are wrong)."""
     model, tgt, examples, batch = tiny_scst_setup(tmp_path)
-    args = argparse.Namespace(samples=6, baseline=baseline)
+    args = argparse.Namespace(samples=6, baseline=baseline, objective=objective, mrt_alpha=0.05)
     opt = torch.optim.Adam(model.parameters(), lr=2e-2)
     torch.manual_seed(0)
     rewards = []
@@ -324,3 +324,15 @@ def test_subword_training_batches_and_greedy_decoding_give_words(tmp_path: Path)
     assert torch.isfinite(loss)
     for words in (words_of(t, bpe) for t in translate_tokens(model, examples, src, tgt)):
         assert all(not w.startswith(WORD_START) for w in words)
+
+
+def test_minimum_risk_counts_each_distinct_sample_once() -> None:
+    from models.training.sequence_level import distinct, risk_loss
+
+    ids = torch.tensor([[5, 3], [5, 3], [6, 3], [7, 3], [7, 3], [7, 3]])  # two inputs, three samples each
+    keep = distinct(ids, 3)
+    assert keep.tolist() == [True, False, True, True, False, False]
+    rewards = torch.tensor([1.0, 1.0, 0.0, 0.5, 0.5, 0.5])
+    logp = torch.zeros(6, requires_grad=True)
+    # Q is uniform over the distinct samples: input 1 risks (0 + 1) / 2, input 2 risks 0.5 (one distinct sample)
+    assert float(risk_loss(rewards, logp, keep, 3, 1.0).detach()) == pytest.approx((0.5 + 0.5) / 2)

@@ -1,6 +1,8 @@
-"""Self-critical sequence training (Rennie et al. 2017) of the translation model, from a trained checkpoint.
+"""Sequence-level training of the translation model, from a trained checkpoint: self-critical sequence
+training (Rennie et al. 2017) or minimum risk training (Shen et al. 2016, `--objective mrt`).
 
     python -m models.translate.training.scst [--init checkpoints/translate.safetensors] [--reward bleu]
+    python -m models.translate.training.scst --name mrt --objective mrt [--mrt-alpha 0.005]
 
 For each training sentence, --samples translations are sampled from the model (copy mechanism included:
 sampling is from the final distribution over the extended vocabulary) and each is rewarded with its
@@ -8,6 +10,8 @@ sentence BLEU (sacreBLEU, exponential smoothing) or chrF against the reference, 
 answers. The baseline is the greedy translation's reward (`--baseline greedy`) or the mean of the
 sentence's other samples (`--baseline mean`). `--xe-weight` mixes in the usual teacher-forced
 cross-entropy (label smoothed), which keeps fluency from drifting (Wu et al. 2016 mix the two likewise).
+With `--objective mrt` the loss is instead the expected risk (1 - reward) over each sentence's distinct
+samples under the model's renormalized, alpha-sharpened distribution (no baseline).
 
 Samples are drawn with dropout off (the model as served). Every --val-every batches and at each epoch's
 end, val is translated greedily; the best val BLEU goes to --out (a copy of --init until something beats
@@ -30,7 +34,7 @@ import torch
 from models.tokens import EOS_ID
 from models.training.checkpoints import resume_run_state, save_run_state, start_run
 from models.training.paths import default_data_dir
-from models.training.sequence_level import baseline, reinforce_loss
+from models.training.sequence_level import baseline, distinct, reinforce_loss, risk_loss
 from models.translate.subwords import Subwords, words_of
 from models.translate.training.checkpoint import load_checkpoint, read_subwords, save_checkpoint
 from models.translate.training.data import Batch, Example, example_groups, make_batch, segmented, tokenized
@@ -55,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--max-tokens", type=int, default=600, help="reference tokens per batch (each sampled --samples times)")
     p.add_argument("--samples", type=int, default=4)
-    p.add_argument("--baseline", choices=["greedy", "mean"], default="greedy")
+    p.add_argument("--objective", choices=["scst", "mrt"], default="scst")
+    p.add_argument("--mrt-alpha", type=float, default=0.005, help="mrt: Q(y) ~ p(y)^alpha (Shen et al. use 5e-3)")
+    p.add_argument("--baseline", choices=["greedy", "mean"], default="greedy", help="scst only")
     p.add_argument("--reward", choices=sorted(REWARDS), default="bleu")
     p.add_argument("--xe-weight", type=float, default=0.0, help="weight of the cross-entropy term (0 = pure SCST)")
     p.add_argument("--lr", type=float, default=2e-5)
@@ -94,6 +100,9 @@ def policy_loss(
     model.eval()
     ids, logp = rollout(model, batch, k, greedy=False)
     rewards = torch.tensor([reward(h, refs[i // k]) for i, h in enumerate(to_text(ids, examples, tgt, k, subwords))])
+    if getattr(args, "objective", "scst") == "mrt":
+        loss = risk_loss(rewards, logp, distinct(ids, k), k, args.mrt_alpha)
+        return loss, float(rewards.mean()), float(rewards.mean())
     greedy = None
     if args.baseline == "greedy":
         with torch.no_grad():
