@@ -51,5 +51,8 @@ def export(out_dir: Path, checkpoint: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "vocab.json").write_text(vocab.to_json())
     members = len(model.members) if isinstance(model, MemN2NEnsemble) else 1
-    meta = checkpoint_meta("qa", checkpoint, "epoch", {**model.cfg.to_dict(), "members": members}, CARD)
+    config = {**model.cfg.to_dict(), "members": members}
+    if isinstance(model, MemN2NEnsemble):
+        config["each"] = [c.to_dict() for c in model.configs]
+    meta = checkpoint_meta("qa", checkpoint, "epoch", config, CARD)
     return export_graphs([graph_spec(model)], out_dir, meta, example=(2, 6), check=(5, 9))

@@ -14,7 +14,9 @@ RUNS = (
     ("seed2", ("--seed", "2")),
     ("seed3", ("--seed", "3")),
     ("gated-s1", ("--seed", "1", "--gated")),
+    ("gated-s2", ("--seed", "2", "--gated")),
     ("gated-s3", ("--seed", "3", "--gated")),
+    ("gated-s4", ("--seed", "4", "--gated")),
 )
 
 TASK = TaskSpec(
@@ -24,8 +26,8 @@ TASK = TaskSpec(
     models=(ModelSpec("qa", QAHandler, QASettings, (Path("checkpoints/qa.safetensors"),), "models.qa.export:export"),),
     card=Path("models/qa/card.json"),
     evaluate="evaluation.qa",
-    # Three seeds of the paper's recipe and two of GMemN2N's (gates between hops), then what validation chose
-    # among them and their ensembles (models/qa/ensemble.json): the gated seed-3 run, alone.
+    # Three seeds of the paper's recipe and four of GMemN2N's (gates between hops), then what validation chose
+    # among them and their ensembles (models/qa/ensemble.json): the gated and the plain seed-3 runs together.
     train=(
         *(
             TrainStep("models.qa.training.train", ("--name", name, *flags, "--out", f"checkpoints/qa_{name}.safetensors"))

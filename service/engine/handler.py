@@ -125,9 +125,12 @@ class Handler(ABC, Generic[Req, Item, Out, Resp]):
 
     @property
     def members(self) -> int:
-        """How many trained models the served graphs average: an ensemble's members as loaded (all of them, or
-        the first settings.members), else 1."""
-        return max(1, len(self._member_metas))
+        """How many trained models the served graphs average: an ensemble export's members as loaded (all of
+        them, or the first settings.members), or what an in-graph ensemble's export records in its config (/qa)."""
+        if self._member_metas:
+            return len(self._member_metas)
+        config = self.meta.get("config")
+        return int(config.get("members", 1)) if isinstance(config, dict) else 1
 
     @abstractmethod
     def decode(self, request: Req) -> list[Item]: ...

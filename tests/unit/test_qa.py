@@ -93,10 +93,10 @@ def test_an_ensemble_averages_its_members_answers_and_attention_and_survives_che
     from models.qa.training.model import MemN2NEnsemble
 
     cfg = MemN2NConfig(vocab=10, answers=4, dim=8, hops=3, memory=6)
-    members = []
-    for seed in (0, 1, 2):
+    members = []  # a plain member, a gated one and a bag-of-words one of another width: they may differ so
+    for seed, other in ((0, {}), (1, {"gated": True}), (2, {"encoding": "bow", "dim": 6})):
         torch.manual_seed(seed)
-        members.append(MemN2N(cfg).eval())
+        members.append(MemN2N(MemN2NConfig(**{**cfg.to_dict(), **other})).eval())
     ensemble = MemN2NEnsemble(members).eval()
     story, question = torch.tensor([[[2, 3, 0], [4, 5, 6], [0, 0, 0]]]), torch.tensor([[7, 8, 0]])
     with torch.no_grad():
@@ -107,7 +107,7 @@ def test_an_ensemble_averages_its_members_answers_and_attention_and_survives_che
     vocab = Vocabularies(Vocab(["<pad>", "<unk>", *"abcdefgh"]), list("wxyz"))
     save_checkpoint(ensemble, vocab, tmp_path / "qa.safetensors", {"epoch": 3})
     loaded, _ = load_checkpoint(tmp_path / "qa.safetensors")
-    assert isinstance(loaded, MemN2NEnsemble) and len(loaded.members) == 3
+    assert isinstance(loaded, MemN2NEnsemble) and [m.cfg for m in loaded.members] == [m.cfg for m in members]
     assert torch.allclose(loaded(story, question)[0], logits)
     meta = export(tmp_path / "out", tmp_path / "qa.safetensors")
     assert meta["config"]["members"] == 3
@@ -132,9 +132,12 @@ def test_ensemble_selection_adds_members_only_while_validation_improves() -> Non
 
     chosen, record = select(models, score)
     assert chosen == ["a", "b"] and [s["mean_error"] for s in record["steps"]] == [10.0, 8.0]
+    assert record["rounds"][1] == {"to": ["a", "b"], "tried": {"c": {"mean_error": 9.0, "failed": 0}}}  # tried, rejected
     assert record["candidates"]["c"]["mean_error"] == 11.0
-    # A run of another shape (here gated) is scored alone but never joins: one graph holds the members.
+    # A gated run joins a plain one (same inputs and hops), but a run with other hops is scored alone only.
     models["b"] = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=1, memory=6, gated=True))
+    assert select(models, score)[0] == ["a", "b"]
+    models["b"] = MemN2N(MemN2NConfig(vocab=10, answers=4, dim=8, hops=2, memory=6))
     chosen, record = select(models, score)
     assert chosen == ["a"] and set(record["candidates"]) == {"a", "b", "c"}
 

@@ -1,7 +1,8 @@
 """Memory-network checkpoints as safetensors: constructor args and the vocabularies in the metadata.
 
 An ensemble (models/qa/training/ensemble.py) is one file too: its members' weights under `members.<i>.`,
-and `members` (their number) in the metadata beside the shared config and vocabularies.
+`members` (their number) and `member_configs` (each one's config: members may differ in gates, encoding or
+width) in the metadata beside the first member's config and the vocabularies.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def save_checkpoint(model: QAModel, vocab: Vocabularies, path: Path, extra: dict
     meta = {"config": json.dumps(model.cfg.to_dict()), "vocab": vocab.to_json(), **{k: str(v) for k, v in (extra or {}).items()}}
     if isinstance(model, MemN2NEnsemble):
         meta["members"] = str(len(model.members))
+        meta["member_configs"] = json.dumps([c.to_dict() for c in model.configs])
     save_weights(model, path, meta)
 
 
@@ -27,6 +29,8 @@ def load_checkpoint(path: Path) -> tuple[QAModel, Vocabularies]:
     meta = read_metadata(path)
     cfg = MemN2NConfig(**json.loads(meta["config"]))
     n = int(meta.get("members", "0"))
-    model: QAModel = MemN2NEnsemble([MemN2N(cfg) for _ in range(n)]) if n else MemN2N(cfg)
+    # ensembles saved before member_configs existed had n members of one config
+    configs = [MemN2NConfig(**c) for c in json.loads(meta["member_configs"])] if "member_configs" in meta else [cfg] * n
+    model: QAModel = MemN2NEnsemble([MemN2N(c) for c in configs]) if n else MemN2N(cfg)
     model.load_state_dict(load_weights(path))
     return model.eval(), Vocabularies.from_json(meta["vocab"])

@@ -6,10 +6,11 @@
 Every candidate (the same recipe trained from other seeds, say) is scored alone on validation. Then greedy
 forward selection with replacement off (Caruana et al. 2004): start from the best single model, add the
 candidate that lowers the ensemble's mean validation error most, stop when none does. Candidates may
-differ in shape (gated or not, hops): only those shaped like the best single run can join it. The members' answer
-distributions are averaged (MemN2NEnsemble). --out gets what was chosen: the ensemble, or the best single
-run when no ensemble beats it; --record gets every candidate's and every step's validation figures (the
-card's ablation rows). Test files are not read here.
+differ in gates, encoding and width (a gated run and a plain one, say), but only runs with the best single
+run's hops and memory can join it (`joinable`). The members' answer distributions are averaged
+(MemN2NEnsemble). --out gets what was chosen: the ensemble, or the best single run when no ensemble beats
+it; --record gets every candidate's and every step's validation figures (the card's ablation rows). Test
+files are not read here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 
 from models.qa.training.checkpoint import QAModel, load_checkpoint, save_checkpoint
 from models.qa.training.data import arrays, splits
-from models.qa.training.model import MemN2N, MemN2NEnsemble
+from models.qa.training.model import MemN2N, MemN2NEnsemble, joinable
 from models.qa.training.train import SENTENCE, scores
 from models.training.paths import default_data_dir
 
@@ -44,16 +45,19 @@ def select(models: dict[str, MemN2N], score: Any) -> tuple[list[str], dict[str, 
     chosen = [min(alone, key=lambda n: (alone[n]["mean_error"], alone[n]["loss"]))]
     best = alone[chosen[0]]
     steps = [{"members": list(chosen), **summary(best)}]
-    # Only runs of the first choice's shape can join it (one graph holds the members; see MemN2NEnsemble).
-    while rest := [n for n in models if n not in chosen and models[n].cfg == models[chosen[0]].cfg]:
+    rounds: list[dict[str, Any]] = []
+    # Only runs that read the first choice's inputs in as many hops can join it (see joinable).
+    while rest := [n for n in models if n not in chosen and joinable(models[n].cfg, models[chosen[0]].cfg)]:
         tried = {n: score(members_of(models, [*chosen, n])) for n in rest}
+        # every addition tried, so the card can cite what did not help as well as what did
+        rounds.append({"to": list(chosen), "tried": {n: {k: v[k] for k in ("mean_error", "failed")} for n, v in tried.items()}})
         n = min(tried, key=lambda n: (tried[n]["mean_error"], tried[n]["loss"]))
         if (tried[n]["mean_error"], tried[n]["loss"]) >= (best["mean_error"], best["loss"]):
             break
         chosen.append(n)
         best = tried[n]
         steps.append({"members": list(chosen), **summary(best)})
-    return chosen, {"candidates": {n: summary(v) for n, v in alone.items()}, "steps": steps}
+    return chosen, {"candidates": {n: summary(v) for n, v in alone.items()}, "steps": steps, "rounds": rounds}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -91,16 +91,24 @@ class MemN2N(nn.Module):
         return self.answer(u), torch.stack(hops, 1)
 
 
+def joinable(a: MemN2NConfig, b: MemN2NConfig) -> bool:
+    """Whether two memory networks can be ensembled: they read the same inputs and attend in the same number
+    of hops over the same memory (gates, encoding and width may differ)."""
+    return (a.vocab, a.answers, a.hops, a.memory) == (b.vocab, b.answers, b.hops, b.memory)
+
+
 class MemN2NEnsemble(nn.Module):
-    """Several memory networks (same vocabularies, same hops and memory) as one: the answer distribution is
-    the mean of the members' (returned as its log, so it stands in for logits everywhere: softmax gives the
-    mean back), and each hop's attention is the members' mean, so the answer still shows where it looked."""
+    """Several memory networks (same vocabularies, same hops and memory; see `joinable`) as one: the answer
+    distribution is the mean of the members' (returned as its log, so it stands in for logits everywhere:
+    softmax gives the mean back), and each hop's attention is the members' mean, so the answer still shows
+    where it looked."""
 
     def __init__(self, members: list[MemN2N]) -> None:
         super().__init__()
         first = members[0].cfg
-        assert all(m.cfg == first for m in members), "ensemble members differ in shape"
+        assert all(joinable(m.cfg, first) for m in members), "ensemble members read different inputs or hops"
         self.cfg = first
+        self.configs = [m.cfg for m in members]
         self.members = nn.ModuleList(members)
 
     def forward(self, story: torch.Tensor, question: torch.Tensor, linear: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
