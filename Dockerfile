@@ -108,7 +108,7 @@ WORKDIR /app
 COPY service/ service/
 COPY models/__init__.py models/beam.py models/ensemble.py models/stepping.py models/tokens.py models/
 COPY models/hull/__init__.py models/hull/geometry.py models/hull/search.py models/hull/handler.py models/hull/route.py models/hull/schemas.py models/hull/settings.py models/hull/task.py models/hull/
-COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/handler.py models/translate/route.py models/translate/schemas.py models/translate/settings.py models/translate/task.py models/translate/
+COPY models/translate/__init__.py models/translate/search.py models/translate/vocab.py models/translate/subwords.py models/translate/handler.py models/translate/route.py models/translate/schemas.py models/translate/settings.py models/translate/task.py models/translate/
 COPY models/speech/__init__.py models/speech/audio.py models/speech/chars.py models/speech/features.py models/speech/search.py models/speech/handler.py models/speech/route.py models/speech/schemas.py models/speech/settings.py models/speech/task.py models/speech/
 COPY models/caption/__init__.py models/caption/images.py models/caption/search.py models/caption/handler.py models/caption/route.py models/caption/schemas.py models/caption/settings.py models/caption/task.py models/caption/
 COPY models/sentiment/__init__.py models/sentiment/infer.py models/sentiment/render.py models/sentiment/structure.py models/sentiment/trees.py models/sentiment/vocab.py models/sentiment/handler.py models/sentiment/route.py models/sentiment/schemas.py models/sentiment/settings.py models/sentiment/task.py models/sentiment/
