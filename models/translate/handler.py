@@ -127,9 +127,9 @@ class TranslateHandler(BeamSearchHandler[TranslateRequest, TranslateItem, Transl
         pieces, copied = [vocab[i] for i in hyp.ids], [i >= len(self.tgt_vocab) for i in hyp.ids]
         if self.subwords is None or not hyp.attention:
             return pieces, copied, list(hyp.attention)
-        out_words = word_index(pieces)
-        words_copied = [False] * len(join(pieces))
+        words, out_words = join(pieces), word_index(pieces)
+        words_copied = [False] * len(words)
         for w, c in zip(out_words, copied, strict=True):
             words_copied[w] |= c
         pooled = pool_attention(np.stack(hyp.attention), out_words, word_index(item.pieces))
-        return join(pieces), words_copied, list(pooled)
+        return words, words_copied, list(pooled)
