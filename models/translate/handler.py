@@ -20,6 +20,9 @@ from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
 from service.v2 import Tensor, texts
 
+MAX_WORD_CHARS = 60  # a subword model cuts longer words only at a 422 (Multi30k train's longest German token: 36)
+PIECES_PER_TOKEN = 3  # ...and reads at most this many pieces per allowed token (Multi30k val: 1.2 per word)
+
 
 @dataclass(frozen=True)
 class TranslateItem:
@@ -70,7 +73,15 @@ class TranslateHandler(BeamSearchHandler[TranslateRequest, TranslateItem, Transl
                 f"{where}: {len(tokens)} tokens is more than this server's limit of {self.settings.max_source_tokens}; "
                 "split the text into sentences and send them as a list"
             )
+        if self.subwords is not None and (long := max(tokens, key=len)) and len(long) > MAX_WORD_CHARS:
+            # cutting a word costs time quadratic in its length: refuse a giant one before any work
+            raise InvalidInput(f"{where}: a word of {len(long)} characters is longer than this model's limit of {MAX_WORD_CHARS}")
         pieces = self.pieces(tokens)
+        if len(pieces) > PIECES_PER_TOKEN * self.settings.max_source_tokens:
+            raise InvalidInput(
+                f"{where}: {len(pieces)} subword pieces is more than this server's limit of "
+                f"{PIECES_PER_TOKEN * self.settings.max_source_tokens} ({PIECES_PER_TOKEN} x max_source_tokens)"
+            )
         ext, oovs = extend(pieces, self.tgt_vocab)
         max_length = req.max_length or min(2 * len(pieces) + 10, self.settings.max_output_tokens)
         alpha = self.settings.length_alpha if req.length_alpha is None else req.length_alpha

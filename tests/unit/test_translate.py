@@ -336,3 +336,13 @@ def test_minimum_risk_counts_each_distinct_sample_once() -> None:
     logp = torch.zeros(6, requires_grad=True)
     # Q is uniform over the distinct samples: input 1 risks (0 + 1) / 2, input 2 risks 0.5 (one distinct sample)
     assert float(risk_loss(rewards, logp, keep, 3, 1.0).detach()) == pytest.approx((0.5 + 0.5) / 2)
+
+
+def test_a_subword_model_refuses_giant_words_and_too_many_pieces_with_422(subword_handler: TranslateHandler) -> None:
+    from service.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=r"text: a word of 61 characters is longer than this model's limit of 60"):
+        subword_handler.decode(TranslateRequest(text="ein " + "x" * 61))
+    many = " ".join(["Wojciech"] * subword_handler.settings.max_source_tokens)  # each cut into several pieces
+    with pytest.raises(InvalidInput, match=r"text: \d+ subword pieces is more than this server's limit of 300"):
+        subword_handler.decode(TranslateRequest(text=many))
