@@ -8,6 +8,9 @@ vocabulary, a the attention scattered onto the source), the ensemble gives g = m
 P = mean(g_i P_i) / g and a = mean((1 - g_i) a_i) / (1 - g), so that g P + (1 - g) a = mean p_i. Without a
 copy mechanism (g = 1) that is the mean of the members' vocabulary distributions and the mean attention.
 
+This numpy average serves some of an ensemble's members (SEQ2SERVE_<MODEL>__MEMBERS); the whole ensemble is
+served from graphs that compute the same average inside ONNX Runtime (export/ensemble.py), which is cheaper.
+
 Members must share the target vocabulary and the source positions (the same source tokenization); their
 sizes may differ.
 """

@@ -129,8 +129,10 @@ class TorchScriptRuntime:
 
 class EnsembleRuntime:
     """The runtimes of an ensemble's members (export layout: `<model_dir>/<member>/`, each with its graphs
-    and meta.json, the members listed in the top meta.json). Searches run the members side by side through
-    models.ensemble.EnsembleGraphs (Handler.graph_runner), never one graph of the whole."""
+    and meta.json, the members listed in the top meta.json), served when only some members are (settings'
+    `members`) or the export has no fused graphs: searches run the members side by side through
+    models.ensemble.EnsembleGraphs (Handler.graph_runner). With every member served, make_runtime serves the
+    export's fused graphs (export/ensemble.py) instead, as one model."""
 
     def __init__(self, model_dir: Path, members: list[str], make: Callable[[Path], Runtime]) -> None:
         self.dirs = [model_dir / m for m in members]
@@ -143,8 +145,11 @@ class EnsembleRuntime:
 
 
 def make_runtime(kind: str, model_dir: Path, graphs: list[str], options: RuntimeOptions) -> Runtime:
-    members = read_meta(model_dir).get("members") if (model_dir / "meta.json").exists() else None
-    if isinstance(members, list):
+    meta = read_meta(model_dir) if (model_dir / "meta.json").exists() else {}
+    members = meta.get("members")
+    # every member served, and the export fused them into one graph each (export/ensemble.py): serve those
+    fused = "graphs" in meta and options.members in (None, len(members or []))
+    if isinstance(members, list) and not fused:
         if options.members is not None and options.members > len(members):
             raise ValueError(f"members={options.members}, but {model_dir} is an ensemble of {len(members)}")
         chosen = members[: options.members]  # export order: member-0 first (the strongest, task recipe)

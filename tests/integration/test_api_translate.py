@@ -158,3 +158,33 @@ async def test_members_beyond_the_ensemble_fail_the_model_load_with_the_reason(e
     async for c in running_client(create_app(settings)):
         r = await c.post("/translate", json={"text": SENTENCES[:1]})
         assert r.status_code == 503 and "members=3" in r.json()["error"]["message"], r.text
+
+
+def test_the_fused_ensemble_graphs_answer_as_the_members_side_by_side(
+    ensemble_artifacts: dict[str, Path], tmp_path: Path
+) -> None:
+    """With every member served, an ensemble export serves its fused graphs (one ONNX call per step); without
+    them (an older export), the members side by side. The answers agree: best words, and scores within 1e-4."""
+    import json
+    import shutil
+
+    from models.translate.schemas import TranslateRequest
+    from service.engine.registry import loaded_handler
+    from service.engine.runtimes import EnsembleRuntime, OnnxRuntime
+
+    fused_dir, side_dir = ensemble_artifacts["ensemble"] / "translate", tmp_path / "translate"
+    shutil.copytree(fused_dir, side_dir)
+    meta = json.loads((side_dir / "meta.json").read_text())
+    del meta["graphs"]
+    (side_dir / "meta.json").write_text(json.dumps(meta))
+    req = TranslateRequest(text=SENTENCES, beam_size=3, n_best=2, return_scores=True)
+    answers = []
+    for folder, runtime in ((fused_dir, OnnxRuntime), (side_dir, EnsembleRuntime)):
+        handler = loaded_handler("translate", folder, precision="fp32")
+        assert isinstance(handler.runtime, runtime) and handler.members == 2
+        items = handler.decode(req)
+        answers.append([t for res in handler.encode(req, items, handler.predict(items)).results for t in res.translations])
+    fused, side = answers
+    # the best of each; an untrained model's runners-up can tie to 1e-9, and float rounding orders ties
+    assert [t.tokens for t in fused[::2]] == [t.tokens for t in side[::2]]
+    assert [t.score for t in fused] == pytest.approx([t.score for t in side], abs=1e-4)

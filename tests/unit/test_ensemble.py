@@ -73,3 +73,16 @@ def test_two_different_members_decode(members: list[EagerTranslate]) -> None:
 def test_members_need_one_at_least() -> None:
     with pytest.raises(ValueError, match="at least one member"):
         EnsembleGraphs([])
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_the_fused_graph_decodes_as_the_members_side_by_side(members: list[EagerTranslate], beam: int) -> None:
+    """export/ensemble.py's modules (what an ensemble export serves when every member is served) against the
+    numpy average of the members' own steps: same hypotheses, scores within 1e-5."""
+    from export.ensemble import EnsembleEncoder, EnsembleStep
+    from tests.helpers import EagerGraphs
+
+    steps = [m.step_module for m in members]
+    widths = [(s.cell.input_size - s.embed.embedding_dim, s.query.out_features, s.cell.hidden_size) for s in steps]
+    fused = EagerGraphs(EnsembleEncoder([m.encoder for m in members]), EnsembleStep(steps, widths))
+    assert_close(search(fused, members[0], beam), search(EnsembleGraphs(members), members[0], beam))

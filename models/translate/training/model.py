@@ -131,6 +131,14 @@ class DecoderStep(nn.Module):
         keys: torch.Tensor,
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, attn, p_gen, h, ctx = self.scores(y_prev, h, ctx, memory, keys, mask)
+        return F.log_softmax(logits, dim=-1), attn, p_gen, h, ctx
+
+    def scores(
+        self, y_prev: torch.Tensor, h: torch.Tensor, ctx: torch.Tensor, memory: torch.Tensor, keys: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """As forward, with the vocabulary's logits in place of log-probabilities (an ensemble mixes probabilities)."""
         e = self.drop(self.embed(y_prev))  # (H, E)
         h = self.cell(torch.cat([e, ctx], dim=-1), h)  # (H, Hd)
         scores = self.v(torch.tanh(keys + self.query(h).unsqueeze(1))).squeeze(-1)  # (H, S)
@@ -140,7 +148,7 @@ class DecoderStep(nn.Module):
         r = self.drop(torch.tanh(self.readout(feats)))  # (H, E)
         logits = r @ self.embed.weight.t() + self.out_bias  # tied to the target embeddings
         p_gen = torch.sigmoid(self.gen(feats)).squeeze(-1) if self.copy else torch.ones_like(h[:, 0])
-        return F.log_softmax(logits, dim=-1), attn, p_gen, h, ctx
+        return logits, attn, p_gen, h, ctx
 
 
 def final_distribution(
