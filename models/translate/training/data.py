@@ -42,12 +42,23 @@ class Example:
     tgt: list[str]
 
 
-def tokenized(data_dir: Path, split: str, max_len: int | None = None) -> list[Example]:
+def tokenized(data_dir: Path, split: str, max_len: int | None = None, targets: Path | None = None) -> list[Example]:
+    """A split's pairs as words; `targets` (one line of space-separated English words per pair, from
+    distill.py) replaces the references, except on its empty lines."""
     de, en = read_split(data_dir, split)
     pairs = [Example(tokenize(d, "de"), tokenize(e, "en")) for d, e in zip(de, en, strict=True)]
+    if targets is not None:
+        pairs = with_targets(pairs, targets.read_text(encoding="utf-8").splitlines())
     if max_len is not None:
         pairs = [p for p in pairs if len(p.src) <= max_len and len(p.tgt) <= max_len]
     return pairs
+
+
+def with_targets(pairs: list[Example], lines: list[str]) -> list[Example]:
+    """The pairs with each reference replaced by the same line's words, where that line is not empty."""
+    if len(lines) != len(pairs):
+        raise ValueError(f"--targets has {len(lines)} lines for {len(pairs)} training pairs: finish distill.py first")
+    return [Example(p.src, line.split()) if line.strip() else p for p, line in zip(pairs, lines, strict=True)]
 
 
 def segmented(examples: list[Example], subwords: Subwords | None) -> list[Example]:

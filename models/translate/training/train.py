@@ -5,6 +5,8 @@
     python -m models.translate.training.train --name bpe --subwords 8000     # joint BPE pieces instead of words
     python -m models.translate.training.train --name copy_ft --init checkpoints/translate_main.safetensors \
         --copy-aug 0.8 --copy-append 0.4 --lr 2.5e-4 --epochs 3        # fine-tune with injected names
+    python -m models.translate.training.train --name kd --init checkpoints/translate.safetensors \
+        --targets runs/translate/distill.en ...                      # learn the ensemble's outputs (distill.py)
 
 Resumable: the state (model, optimizer, epoch, batch, best score) is saved to runs/translate/<name>/
 every --save-every batches and at each epoch's end; rerunning the same command continues. Batch order
@@ -50,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--copy-aug", type=float, default=0.0, help="probability of swapping a shared name/number (see data.py)")
     p.add_argument("--copy-append", type=float, default=0.0, help="probability of inserting a made-up name (see data.py)")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and vocabularies")
+    p.add_argument("--targets", type=Path, default=None,
+                   help="train on these English targets instead of the references (distill.py's output)")  # fmt: skip
     p.add_argument("--min-freq", type=int, default=2)
     p.add_argument("--subwords", type=int, default=0,
                    help="pieces of a joint German-English BPE learned on train (sentencepiece); 0: whole words")  # fmt: skip
@@ -72,7 +76,7 @@ def main() -> None:
     args = parse_args()
     data_dir = args.data_dir or default_data_dir()
     run, out = start_run("translate", args)
-    train = tokenized(data_dir, "train", max_len=args.max_len)[: args.limit]
+    train = tokenized(data_dir, "train", max_len=args.max_len, targets=args.targets)[: args.limit]
     if args.init:
         model, src, tgt = load_checkpoint(args.init)
         subwords = read_subwords(args.init)
