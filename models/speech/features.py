@@ -80,13 +80,15 @@ def power_spectrum(x: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.rfft(frames * window(), axis=-1)) ** 2
 
 
-def log_mel(x: np.ndarray, warp: float = 1.0) -> np.ndarray:
+def log_mel(x: np.ndarray, warp: float = 1.0, per_utterance: bool = True) -> np.ndarray:
     """(frames, N_MELS) float32 log mel energies, normalized per utterance (mean 0, std 1 per band); `warp`
     is training's vocal-tract-length perturbation (serving uses 1.0).
 
     Per-utterance normalization removes recording gain and channel colour, which differ most between
-    the real recordings and the synthesized speech the model is trained on.
+    the real recordings and the synthesized speech the model is trained on. `per_utterance=False` gives
+    the raw log energies, for training's comparison with global normalization (`train.py --normalize`).
     """
     mel = np.log(power_spectrum(x) @ mel_filterbank(round(warp, 3)).T.astype(np.float64) + LOG_FLOOR)
-    mel = (mel - mel.mean(axis=0)) / (mel.std(axis=0) + 1e-5)
+    if per_utterance:
+        mel = (mel - mel.mean(axis=0)) / (mel.std(axis=0) + 1e-5)
     return mel.astype(np.float32)

@@ -91,3 +91,17 @@ def test_augmentation_is_seeded_and_keeps_speech_recognizable_in_shape() -> None
     off, w = augment(x, AugmentConfig.off(), random.Random(1))
     assert np.array_equal(off, x) and w == 1.0
     assert not np.array_equal(log_mel(x, 1.08), log_mel(x))  # the vocal-tract warp changes the features
+
+
+def test_global_normalization_uses_the_training_statistics_not_each_utterance() -> None:
+    from models.speech.training.data import AudioCorpus, Norm, featurize
+
+    rng = np.random.default_rng(0)
+    clips = [rng.standard_normal(4000).astype(np.float32) * g for g in (0.05, 0.2)]
+    audio = AudioCorpus.from_clips(clips, ["one", "two"], ["a", "b"])
+    norm = Norm.of(audio)
+    both = np.concatenate([featurize(audio.clip(i), norm=norm) for i in range(2)])
+    assert np.allclose(both.mean(axis=0), 0, atol=1e-3) and np.allclose(both.std(axis=0), 1, atol=1e-3)
+    quiet, loud = (featurize(audio.clip(i), norm=norm) for i in range(2))
+    assert loud.mean() > quiet.mean() + 1  # gain survives global normalization...
+    assert np.allclose(featurize(audio.clip(0)).mean(axis=0), 0, atol=1e-3)  # ...not the per-utterance one

@@ -50,10 +50,35 @@ class Corpus:
         return self.feats[self.offsets[i] : self.offsets[i + 1]].astype(np.float32)
 
     @classmethod
-    def from_audio(cls, clips: list[np.ndarray], texts: list[str], sources: list[str]) -> Corpus:
-        feats = [log_mel(x) for x in clips]
+    def from_audio(cls, clips: list[np.ndarray], texts: list[str], sources: list[str], norm: Norm | None = None) -> Corpus:
+        feats = [featurize(x, norm=norm) for x in clips]
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])]).astype(np.int64)
         return cls(np.concatenate(feats).astype(np.float16), offsets, texts, sources)
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Global feature normalization (CMVN over the training set): each mel band's mean and std of raw log
+    energies; the alternative to per-utterance normalization (`train.py --normalize global`)."""
+
+    mean: np.ndarray  # (N_MELS,)
+    std: np.ndarray  # (N_MELS,)
+
+    @classmethod
+    def of(cls, audio: AudioCorpus) -> Norm:
+        """Statistics of the clips as they are (unaugmented), every frame counted once."""
+        feats = np.concatenate([log_mel(audio.clip(i), per_utterance=False) for i in range(len(audio))]).astype(np.float64)
+        return cls(feats.mean(axis=0).astype(np.float32), (feats.std(axis=0) + 1e-5).astype(np.float32))
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"mean": [round(float(v), 5) for v in self.mean], "std": [round(float(v), 5) for v in self.std]}
+
+
+def featurize(x: np.ndarray, warp: float = 1.0, norm: Norm | None = None) -> np.ndarray:
+    """Log-mel features normalized per utterance (norm None: the served front end) or by global statistics."""
+    if norm is None:
+        return log_mel(x, warp)
+    return (log_mel(x, warp, per_utterance=False) - norm.mean) / norm.std
 
 
 @dataclass
@@ -96,9 +121,9 @@ class AudioCorpus:
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
         return AudioCorpus(samples, offsets, [self.texts[i] for i in idx], [self.sources[i] for i in idx])
 
-    def features(self) -> Corpus:
+    def features(self, norm: Norm | None = None) -> Corpus:
         """Log-mel features of every clip, unaugmented: what dev sets are scored on."""
-        return Corpus.from_audio([self.clip(i) for i in range(len(self))], self.texts, self.sources)
+        return Corpus.from_audio([self.clip(i) for i in range(len(self))], self.texts, self.sources, norm)
 
 
 def concat(parts: list[AudioCorpus]) -> AudioCorpus:
@@ -168,11 +193,13 @@ class RunSplits:
     train: AudioCorpus  # augmented afresh every epoch
     dev: dict[str, Corpus]  # scored every epoch; SELECTION chooses the checkpoint
     test: dict[str, Corpus]  # scored every epoch, never used to choose (a held-out speaker)
+    norm: Norm | None = None  # global normalization's statistics (None: per utterance)
 
 
-def run_splits(cache: Path, held_out: list[str]) -> RunSplits:
+def run_splits(cache: Path, held_out: list[str], normalize: str = "utterance") -> RunSplits:
     """Train on the FSDD speakers not held out (takes 5-49, counted twice: real speech is scarcer than
-    synthetic) and the synthetic train set; dev_fsdd is their takes 0-4; each held-out speaker is a test set."""
+    synthetic) and the synthetic train set; dev_fsdd is their takes 0-4; each held-out speaker is a test set.
+    `normalize="global"` scores every set with the training set's own statistics (Norm)."""
     fsdd = load_audio("fsdd", cache)
     names = [fsdd_name(s) for s in fsdd.sources]
     unknown = set(held_out) - {spk for spk, _ in names}
@@ -180,9 +207,12 @@ def run_splits(cache: Path, held_out: list[str]) -> RunSplits:
         raise SystemExit(f"no FSDD speaker {sorted(unknown)} in {cache / 'fsdd.npz'}")
     train_fsdd = fsdd.subset([i for i, (spk, take) in enumerate(names) if spk not in held_out and take >= 5])
     dev_fsdd = fsdd.subset([i for i, (spk, take) in enumerate(names) if spk not in held_out and take < 5])
-    dev = {"dev_fsdd": dev_fsdd.features(), **{n: load_audio(n, cache).features() for n in ("dev_synth", "dev_engine")}}
-    test = {f"speaker_{spk}": fsdd.subset([i for i, (s, _) in enumerate(names) if s == spk]).features() for spk in held_out}
-    return RunSplits(concat([train_fsdd, train_fsdd, load_audio("synth_train", cache)]), dev, test)
+    train = concat([train_fsdd, train_fsdd, load_audio("synth_train", cache)])
+    norm = Norm.of(train) if normalize == "global" else None
+    dev = {"dev_fsdd": dev_fsdd.features(norm), **{n: load_audio(n, cache).features(norm) for n in ("dev_synth", "dev_engine")}}
+    test = {f"speaker_{spk}": fsdd.subset([i for i, (s, _) in enumerate(names) if s == spk]).features(norm)
+            for spk in held_out}  # fmt: skip
+    return RunSplits(train, dev, test, norm)
 
 
 def main() -> None:

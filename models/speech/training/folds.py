@@ -63,10 +63,37 @@ def fold_result(speaker: str, epochs: int) -> dict[str, Any] | None:
             "dev": {k: b[k] for k in ("dev_fsdd", "dev_synth", "dev_engine") if k in b}}  # fmt: skip
 
 
+def recipe(train_args: list[str]) -> list[str]:
+    """The training arguments that define the recipe: --threads changes the speed, not the model."""
+    out, skip = [], False
+    for a in train_args:
+        if skip or a.startswith("--threads"):
+            skip = a == "--threads"
+            continue
+        out.append(a)
+    return out
+
+
+def recorded_folds(epochs: int, args: list[str]) -> dict[str, dict[str, Any]]:
+    """Folds already in folds.json for the same recipe: a fold's run folder does not outlive the machine
+    it ran on, its recorded result does."""
+    if not RECORD.exists():
+        return {}
+    old = json.loads(RECORD.read_text())
+    if old["command"] != f"python -m models.speech.training.folds --epochs {epochs}" or old["train_args"] != args:
+        return {}
+    return {f["speaker"]: f for f in old["folds"]}
+
+
 def record(speakers: list[str], epochs: int, args: list[str], cache: Path) -> dict[str, Any]:
-    folds = [r for s in speakers if (r := fold_result(s, epochs)) is not None]
-    for f in folds:
-        f["confusions"] = cached_confusions(f["speaker"], cache)
+    """folds.json from every finished fold here, and from the record for folds whose runs are not here."""
+    kept = recorded_folds(epochs, args)
+    folds = []
+    for s in speakers:
+        if (r := fold_result(s, epochs)) is not None:
+            folds.append({**r, "confusions": cached_confusions(s, cache)})
+        elif s in kept:
+            folds.append(kept[s])
     acc = [f["accuracy"] for f in folds]
     out = {"command": f"python -m models.speech.training.folds --epochs {epochs}", "train_args": args, "speakers": speakers,
            "finished": len(folds), "folds": folds,
@@ -92,7 +119,7 @@ def main() -> None:
                    "--out", str(RUNS / f"fold-{speaker}" / "best.safetensors"), *train_args]  # fmt: skip
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True)
-    print(json.dumps(record(found, args.epochs, train_args, args.cache), indent=2), flush=True)
+    print(json.dumps(record(found, args.epochs, recipe(train_args), args.cache), indent=2), flush=True)
 
 
 if __name__ == "__main__":

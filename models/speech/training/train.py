@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from models.speech.chars import decode_ids, encode_text
-from models.speech.features import log_mel, n_frames, padded_frames
+from models.speech.features import n_frames, padded_frames
 from models.speech.training.augment import AugmentConfig, augment
 from models.speech.training.checkpoint import save_checkpoint
-from models.speech.training.data import SELECTION, AudioCorpus, Corpus, run_splits
+from models.speech.training.data import SELECTION, AudioCorpus, Corpus, Norm, featurize, run_splits
 from models.speech.training.metrics import cer
 from models.speech.training.model import LAS, LASConfig
 from models.tokens import BOS_ID, EOS_ID, PAD_ID
@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sample-prob", type=float, default=0.1, help="scheduled sampling (Chan et al. use 10%%)")
     p.add_argument("--spec-augment", type=int, default=2, help="time and frequency masks per utterance (0 = off)")
     p.add_argument("--augment", choices=("on", "off"), default="on", help="audio augmentation (augment.py)")
+    p.add_argument("--normalize", choices=("utterance", "global"), default="utterance",
+                   help="features normalized per utterance (served) or by the training set's statistics (CMVN)")  # fmt: skip
     p.add_argument("--held-out", default="", help="FSDD speakers to leave out of training, comma-separated")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
@@ -74,8 +76,9 @@ def make_batch(corpus: Corpus, idx: list[int], rng: random.Random | None, masks:
     return pack(feats, [corpus.texts[i] for i in idx])
 
 
-def augmented_batch(audio: AudioCorpus, idx: list[int], rng: random.Random, cfg: AugmentConfig, masks: int) -> list[torch.Tensor]:
-    feats = [log_mel(*augment(audio.clip(i), cfg, rng)) for i in idx]
+def augmented_batch(audio: AudioCorpus, idx: list[int], rng: random.Random, cfg: AugmentConfig, masks: int,
+                    norm: Norm | None = None) -> list[torch.Tensor]:  # fmt: skip
+    feats = [featurize(*augment(audio.clip(i), cfg, rng), norm=norm) for i in idx]
     return pack([spec_augment(f, rng, masks) if masks else f for f in feats], [audio.texts[i] for i in idx])
 
 
@@ -143,21 +146,24 @@ def score(model: LAS, corpus: Corpus) -> dict[str, float]:
             "acc": round(100 * float(np.mean([h == r for h, r in zip(hyps, corpus.texts, strict=True)])), 2)}  # fmt: skip
 
 
-def batches(audio: AudioCorpus, args: argparse.Namespace, epoch: int, start: int) -> Iterator[tuple[int, list[torch.Tensor]]]:
+def batches(audio: AudioCorpus, args: argparse.Namespace, epoch: int, start: int,
+            norm: Norm | None = None) -> Iterator[tuple[int, list[torch.Tensor]]]:  # fmt: skip
     seed = args.seed * 1000 + epoch
     cfg = AugmentConfig() if args.augment == "on" else AugmentConfig.off()
     stretch = 1 / min(cfg.speeds)  # the slowest speed lengthens a clip by this much
     frames = np.array([int(n_frames(int(n)) * stretch) + 1 for n in audio.lengths()])
     for i, idx in enumerate(groups(frames, args.max_frames, seed)):
         if i >= start:
-            yield i, augmented_batch(audio, idx, random.Random(seed * 100_000 + i), cfg, args.spec_augment)
+            yield i, augmented_batch(audio, idx, random.Random(seed * 100_000 + i), cfg, args.spec_augment, norm)
 
 
 def main() -> None:
     args = parse_args()
     run, out = start_run("speech", args)
-    splits = run_splits(args.cache, [s for s in args.held_out.split(",") if s])
+    splits = run_splits(args.cache, [s for s in args.held_out.split(",") if s], args.normalize)
     train, scored = splits.train, {**splits.dev, **splits.test}
+    if splits.norm is not None:
+        (run / "norm.json").write_text(json.dumps(splits.norm.as_dict()))
     model = LAS(LASConfig())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": 1e9, "lr": args.lr, "history": []}
@@ -174,7 +180,7 @@ def main() -> None:
         for g in opt.param_groups:
             g["lr"] = state["lr"]
         model.train()
-        for i, (x, lengths, tgt_in, tgt_out) in batches(train, args, epoch, state["batch"]):
+        for i, (x, lengths, tgt_in, tgt_out) in batches(train, args, epoch, state["batch"], splits.norm):
             loss = model(x, lengths, tgt_in, tgt_out, args.label_smoothing, args.sample_prob)
             opt.zero_grad(set_to_none=True)
             loss.backward()
