@@ -51,6 +51,7 @@ def running_server(env: dict[str, str], log: Path, ready_timeout_s: float = 120,
     checkout whose code runs (another commit's worktree, for a comparison)."""
     port = free_port()
     full_env = {**os.environ, "SEQ2SERVE_HOST": "127.0.0.1", "SEQ2SERVE_PORT": str(port), "PYTHONPATH": str(root), **env}
+    log.parent.mkdir(parents=True, exist_ok=True)  # runs/ does not exist on a fresh clone
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(proc, f"http://127.0.0.1:{port}", log)

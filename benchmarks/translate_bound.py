@@ -39,13 +39,14 @@ from benchmarks.server import running_server
 from benchmarks.translate_batching import OFF, check, request_pool
 from export.common import GraphSpec
 from models.training.paths import default_data_dir
-from models.translate.export import graph_specs
+from models.translate.export import fused_graph_specs, graph_specs
 from models.translate.handler import TranslateHandler
 from models.translate.schemas import TranslateRequest
 from models.translate.search import decode
 from models.translate.training.checkpoint import load_checkpoint
 from service.engine.registry import loaded_handler, runtime_options
 from service.settings import ServerSettings, Settings
+from service.tasks import MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,10 +142,11 @@ def module_flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> f
     return float(counter.get_total_flops())
 
 
-def exported_modules() -> list[GraphSpec]:
-    """The shipped model's encode and decode_step modules, as export/ traces them."""
-    model, _, _ = load_checkpoint(ROOT / "checkpoints" / "translate.safetensors")
-    return graph_specs(model.eval())
+def exported_modules(members: int) -> list[GraphSpec]:
+    """The served encode and decode_step modules, as export/ traces them: the first member's own graphs, or
+    the fused graphs of the `members` served (an ensemble's FLOPs are every member's)."""
+    models = [load_checkpoint(c)[0].eval() for c in MODELS["translate"].checkpoint_paths[:members]]
+    return graph_specs(models[0]) if members == 1 else fused_graph_specs(models)
 
 
 def flops_per_request(handler: TranslateHandler, work: list[Any], specs: list[GraphSpec]) -> dict[str, float]:
@@ -216,7 +218,7 @@ def main() -> None:
 
     offline = [offline_throughput(handler, work, b, args.duration) for b in batches]
     served = {w: asyncio.run(service_throughput(pool, batches, args.duration, w)) for w in ("thread", "process")}
-    specs = exported_modules()
+    specs = exported_modules(handler.members)
     flops = flops_per_request(handler, work, specs)
     threads = torch.get_num_threads()
     gemm = {f"torch_gemm_{n}_gflops": gemm_gflops(n, n, n, threads) for n in (512, 1024, 2048)}
