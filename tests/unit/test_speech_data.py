@@ -3,6 +3,7 @@ FSDD splits by take and by speaker, and the training augmentation."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +106,26 @@ def test_global_normalization_uses_the_training_statistics_not_each_utterance() 
     quiet, loud = (featurize(audio.clip(i), norm=norm) for i in range(2))
     assert loud.mean() > quiet.mean() + 1  # gain survives global normalization...
     assert np.allclose(featurize(audio.clip(0)).mean(axis=0), 0, atol=1e-3)  # ...not the per-utterance one
+
+
+def test_folds_keep_recorded_results_of_the_same_recipe_whose_runs_are_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.speech.training import folds
+
+    record = tmp_path / "folds.json"
+    monkeypatch.setattr(folds, "RECORD", record)
+    monkeypatch.setattr(folds, "RUNS", tmp_path / "runs")  # no run folder here: only the record knows the fold
+    old = {"speaker": "jackson", "accuracy": 78.6, "cer": 19.15, "epoch": 15, "dev": {}, "confusions": []}
+
+    def recorded(epochs: int, args: list[str]) -> dict[str, object]:
+        record.write_text(json.dumps({"command": "python -m models.speech.training.folds --epochs 16", "train_args": [],
+                                      "folds": [old]}))  # fmt: skip
+        return folds.record(["jackson", "lucas"], epochs, args, tmp_path)
+
+    assert folds.recipe(["--threads", "1", "--augment", "off", "--threads=2"]) == ["--augment", "off"]
+    out = recorded(16, folds.recipe(["--threads", "1"]))
+    assert out["folds"] == [old] and out["finished"] == 1 and out["mean_accuracy"] == 78.6
+    assert json.loads(record.read_text())["folds"] == [old]  # written back, not dropped
+    assert recorded(16, ["--augment", "off"])["finished"] == 0  # another recipe
+    assert recorded(20, [])["finished"] == 0  # another length
