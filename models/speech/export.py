@@ -10,7 +10,7 @@ import torch
 from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_graphs
 from models.speech.chars import CHARS
 from models.speech.features import REDUCTION
-from models.speech.training.checkpoint import load_checkpoint
+from models.speech.training.checkpoint import load_checkpoint, read_norm
 from models.speech.training.model import LAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,4 +40,6 @@ def export(out_dir: Path, checkpoint: Path) -> dict[str, Any]:
     model = load_checkpoint(checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = checkpoint_meta("speech", checkpoint, "epoch", model.cfg.to_dict(), CARD) | {"chars": CHARS}
+    if (norm := read_norm(checkpoint)) is not None:  # the handler normalizes requests' features with these
+        meta["norm"] = norm.as_dict()
     return export_graphs(graph_specs(model), out_dir, meta, example=(3, 9), check=(5, 23))

@@ -7,6 +7,8 @@ Digit Dataset's rate; 25 ms windows, 10 ms hop, 40 mel bands up to the 4 kHz Nyq
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -92,3 +94,36 @@ def log_mel(x: np.ndarray, warp: float = 1.0, per_utterance: bool = True) -> np.
     if per_utterance:
         mel = (mel - mel.mean(axis=0)) / (mel.std(axis=0) + 1e-5)
     return mel.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Global feature normalization (CMVN): each mel band's mean and std of raw log energies over a model's
+    training audio, the alternative to per-utterance normalization (`train.py --normalize global`). A model
+    trained with it carries it in its checkpoint and export, and the server normalizes requests with it."""
+
+    mean: np.ndarray  # (N_MELS,) float32
+    std: np.ndarray  # (N_MELS,) float32
+
+    @classmethod
+    def of(cls, raw: Sequence[np.ndarray]) -> Norm:
+        """The statistics of raw log-mel features (log_mel(x, per_utterance=False)), every frame counted once."""
+        feats = np.concatenate(raw).astype(np.float64)
+        return cls(feats.mean(axis=0).astype(np.float32), (feats.std(axis=0) + 1e-5).astype(np.float32))
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"mean": [round(float(v), 5) for v in self.mean], "std": [round(float(v), 5) for v in self.std]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> Norm:
+        mean, std = (np.asarray(d[k], dtype=np.float32) for k in ("mean", "std"))
+        if mean.shape != (N_MELS,) or std.shape != (N_MELS,) or not (std > 0).all():
+            raise ValueError(f"a feature normalization needs {N_MELS} means and {N_MELS} positive stds")
+        return cls(mean, std)
+
+
+def front_end(x: np.ndarray, norm: Norm | None = None, warp: float = 1.0) -> np.ndarray:
+    """What the model hears: log-mel features normalized per utterance (norm None) or with global statistics."""
+    if norm is None:
+        return log_mel(x, warp)
+    return ((log_mel(x, warp, per_utterance=False) - norm.mean) / norm.std).astype(np.float32)

@@ -11,12 +11,13 @@ from models.beam import Encoded, Hypothesis, SearchQuery
 from models.speech import search
 from models.speech.audio import AudioError, read_wav, resample
 from models.speech.chars import CHARS
-from models.speech.features import HOP, REDUCTION, SAMPLE_RATE, log_mel
+from models.speech.features import HOP, REDUCTION, SAMPLE_RATE, Norm, front_end
 from models.speech.schemas import TranscribeOptions, TranscribeResponse, Transcript
 from models.speech.search import SpeechQuery
 from models.speech.settings import SpeechSettings
 from models.tokens import EOS_ID
 from service.engine.handler import BeamSearchHandler, check_beam
+from service.engine.runtimes import Runtime
 from service.errors import InvalidInput
 from service.schemas.common import Upload
 from service.v2 import Tensor, one_bytes
@@ -39,6 +40,12 @@ class SpeechHandler(BeamSearchHandler[Upload[TranscribeOptions], SpeechItem, Tra
     v2_outputs = (Tensor("TEXT", "BYTES", (1,)),)
     settings: SpeechSettings
 
+    norm: Norm | None = None  # global feature normalization, where the export carries one (meta.json "norm")
+
+    def load(self, runtime: Runtime) -> None:
+        super().load(runtime)
+        self.norm = Norm.from_dict(self.meta["norm"]) if "norm" in self.meta else None
+
     def decode(self, req: Upload[TranscribeOptions]) -> list[SpeechItem]:
         """Checks and features."""
         s, audio, opts = self.settings, req.data, req.options
@@ -56,13 +63,13 @@ class SpeechHandler(BeamSearchHandler[Upload[TranscribeOptions], SpeechItem, Tra
             raise InvalidInput(
                 f"audio: {duration:.1f} s is longer than this server's limit of {s.max_audio_seconds:g} s; split it"
             )
-        feats = log_mel(resample(samples, rate, SAMPLE_RATE))
+        feats = front_end(resample(samples, rate, SAMPLE_RATE), self.norm)
         query = SpeechQuery(feats, opts.beam_size, opts.n_best, s.max_output_chars)
         return [SpeechItem(duration, rate, query)]
 
     def example(self) -> SpeechItem:
         noise = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.01
-        return SpeechItem(1.0, SAMPLE_RATE, SpeechQuery(log_mel(noise), 2, 1, 20))
+        return SpeechItem(1.0, SAMPLE_RATE, SpeechQuery(front_end(noise, self.norm), 2, 1, 20))
 
     def encoded(self, items: list[SpeechItem]) -> tuple[Encoded, list[SearchQuery]]:
         return search.encode(self.graph_runner(), [it.query for it in items])

@@ -95,17 +95,22 @@ def test_augmentation_is_seeded_and_keeps_speech_recognizable_in_shape() -> None
 
 
 def test_global_normalization_uses_the_training_statistics_not_each_utterance() -> None:
-    from models.speech.training.data import AudioCorpus, Norm, featurize
+    from models.speech.features import Norm, front_end
+    from models.speech.training.data import AudioCorpus, global_norm
 
     rng = np.random.default_rng(0)
     clips = [rng.standard_normal(4000).astype(np.float32) * g for g in (0.05, 0.2)]
     audio = AudioCorpus.from_clips(clips, ["one", "two"], ["a", "b"])
-    norm = Norm.of(audio)
-    both = np.concatenate([featurize(audio.clip(i), norm=norm) for i in range(2)])
+    norm = global_norm(audio)
+    both = np.concatenate([front_end(audio.clip(i), norm) for i in range(2)])
     assert np.allclose(both.mean(axis=0), 0, atol=1e-3) and np.allclose(both.std(axis=0), 1, atol=1e-3)
-    quiet, loud = (featurize(audio.clip(i), norm=norm) for i in range(2))
+    quiet, loud = (front_end(audio.clip(i), norm) for i in range(2))
     assert loud.mean() > quiet.mean() + 1  # gain survives global normalization...
-    assert np.allclose(featurize(audio.clip(0)).mean(axis=0), 0, atol=1e-3)  # ...not the per-utterance one
+    assert np.allclose(front_end(audio.clip(0)).mean(axis=0), 0, atol=1e-3)  # ...not the per-utterance one
+    again = Norm.from_dict(norm.as_dict())  # as a checkpoint and meta.json carry it
+    assert np.allclose(front_end(audio.clip(1), again), loud, atol=1e-3)
+    with pytest.raises(ValueError, match="positive"):
+        Norm.from_dict({"mean": [0.0] * 40, "std": [0.0] * 40})
 
 
 def test_folds_keep_recorded_results_of_the_same_recipe_whose_runs_are_gone(

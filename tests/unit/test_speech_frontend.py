@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,32 @@ def test_log_mel_shape_normalization_and_short_input() -> None:
     np.testing.assert_allclose(f.mean(axis=0), 0, atol=1e-4)
     assert log_mel(np.zeros(10, np.float32)).shape[1] == N_MELS  # shorter than the FFT: padded, not an error
     assert np.allclose(log_mel(3 * x), f, atol=1e-3)  # gain does not change normalized features
+
+
+def test_a_model_trained_with_global_normalization_is_served_with_its_statistics(tmp_path: Path) -> None:
+    """train.py --normalize global stores the statistics in the checkpoint; export copies them to meta.json;
+    the handler normalizes every request with them (and per utterance for a model without them)."""
+    import json
+
+    from models.speech.export import export
+    from models.speech.features import Norm, front_end
+    from models.speech.schemas import TranscribeOptions
+    from models.speech.training.checkpoint import save_checkpoint
+    from models.speech.training.model import LAS, LASConfig
+    from service.engine.registry import loaded_handler
+    from service.schemas.common import Upload
+
+    rng = np.random.default_rng(1)
+    norm = Norm(rng.standard_normal(N_MELS).astype(np.float32) - 5, rng.uniform(1, 3, N_MELS).astype(np.float32))
+    torch.manual_seed(0)
+    model = LAS(LASConfig(listener=16, speller=24, emb=8, attn=8, dropout=0.0))
+    data = wav_bytes((rng.standard_normal(SAMPLE_RATE // 2) * 0.1).astype(np.float32), SAMPLE_RATE)
+    samples, _ = read_wav(data)
+    for name, extra, want in (("global", {"norm": json.dumps(norm.as_dict())}, norm), ("utterance", {}, None)):
+        save_checkpoint(model, tmp_path / f"{name}.safetensors", {"epoch": 0, **extra})
+        export(tmp_path / name, tmp_path / f"{name}.safetensors")
+        handler = loaded_handler("speech", tmp_path / name)
+        assert (handler.norm is None) == (want is None)  # type: ignore[attr-defined]
+        (item,) = handler.decode(Upload(data, TranscribeOptions()))
+        expected = front_end(samples, Norm.from_dict(norm.as_dict()) if want else None)
+        np.testing.assert_allclose(item.query.feats, expected, atol=1e-4)

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from models.speech.audio import read_wav, resample
-from models.speech.features import SAMPLE_RATE, log_mel
+from models.speech.features import SAMPLE_RATE, front_end
 from models.speech.search import SpeechQuery, decode
-from models.speech.training.checkpoint import load_checkpoint
+from models.speech.training.checkpoint import load_checkpoint, read_norm
 from models.speech.training.synth import Utterance, missing_engines, synthesize
 from models.training.paths import default_data_dir
 from tests.helpers import EagerGraphs
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "speech.safetensors"
+NORM = read_norm(SHIPPED)  # the shipped model's own front end: per utterance, or its global statistics
 FSDD = default_data_dir() / "fsdd" / "recordings"
 
 
@@ -36,7 +37,7 @@ def graphs() -> EagerGraphs:
 def test_digit_strings_in_a_voice_it_never_heard(graphs: EagerGraphs) -> None:
     # en-gb-x-gbclan with variant m4: an accent and a variant kept out of training (dev voices).
     texts = ["four two seven", "nine one", "three eight zero five"]
-    feats = [log_mel(np.asarray(synthesize(Utterance(t, "en-gb-x-gbclan+m4", 160, 50)), dtype=np.float32)) for t in texts]
+    feats = [front_end(np.asarray(synthesize(Utterance(t, "en-gb-x-gbclan+m4", 160, 50)), dtype=np.float32), NORM) for t in texts]
     assert transcribe(graphs, feats) == texts
 
 
@@ -49,7 +50,7 @@ def test_real_recordings_of_single_digits(graphs: EagerGraphs) -> None:
     feats, truth = [], []
     for f in files:
         x, rate = read_wav(f.read_bytes())
-        feats.append(log_mel(resample(x, rate, SAMPLE_RATE)))
+        feats.append(front_end(resample(x, rate, SAMPLE_RATE), NORM))
         truth.append(digits[int(f.name.split("_")[0])])
     got = transcribe(graphs, feats)
     assert sum(g == t for g, t in zip(got, truth, strict=True)) >= 0.9 * len(files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from models.speech.features import Norm
 from models.speech.training.model import LAS, LASConfig
 from models.training.checkpoints import load_weights, read_metadata, save_weights
 
@@ -18,3 +19,9 @@ def load_checkpoint(path: Path) -> LAS:
     model = LAS(LASConfig(**json.loads(read_metadata(path)["config"])))
     model.load_state_dict(load_weights(path))
     return model.eval()
+
+
+def read_norm(path: Path) -> Norm | None:
+    """The global feature normalization a checkpoint was trained with; None: per utterance."""
+    norm = read_metadata(path).get("norm")
+    return Norm.from_dict(json.loads(norm)) if norm else None

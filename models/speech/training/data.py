@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from models.speech.audio import load
-from models.speech.features import SAMPLE_RATE, log_mel
+from models.speech.features import SAMPLE_RATE, Norm, front_end, log_mel
 from models.speech.training import synth
 from models.training.paths import default_data_dir
 
@@ -51,34 +51,14 @@ class Corpus:
 
     @classmethod
     def from_audio(cls, clips: list[np.ndarray], texts: list[str], sources: list[str], norm: Norm | None = None) -> Corpus:
-        feats = [featurize(x, norm=norm) for x in clips]
+        feats = [front_end(x, norm) for x in clips]
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])]).astype(np.int64)
         return cls(np.concatenate(feats).astype(np.float16), offsets, texts, sources)
 
 
-@dataclass(frozen=True)
-class Norm:
-    """Global feature normalization (CMVN over the training set): each mel band's mean and std of raw log
-    energies; the alternative to per-utterance normalization (`train.py --normalize global`)."""
-
-    mean: np.ndarray  # (N_MELS,)
-    std: np.ndarray  # (N_MELS,)
-
-    @classmethod
-    def of(cls, audio: AudioCorpus) -> Norm:
-        """Statistics of the clips as they are (unaugmented), every frame counted once."""
-        feats = np.concatenate([log_mel(audio.clip(i), per_utterance=False) for i in range(len(audio))]).astype(np.float64)
-        return cls(feats.mean(axis=0).astype(np.float32), (feats.std(axis=0) + 1e-5).astype(np.float32))
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return {"mean": [round(float(v), 5) for v in self.mean], "std": [round(float(v), 5) for v in self.std]}
-
-
-def featurize(x: np.ndarray, warp: float = 1.0, norm: Norm | None = None) -> np.ndarray:
-    """Log-mel features normalized per utterance (norm None: the served front end) or by global statistics."""
-    if norm is None:
-        return log_mel(x, warp)
-    return (log_mel(x, warp, per_utterance=False) - norm.mean) / norm.std
+def global_norm(audio: AudioCorpus) -> Norm:
+    """Global normalization's statistics of a training set, over its clips as they are (unaugmented)."""
+    return Norm.of([log_mel(audio.clip(i), per_utterance=False) for i in range(len(audio))])
 
 
 @dataclass
@@ -208,7 +188,7 @@ def run_splits(cache: Path, held_out: list[str], normalize: str = "utterance") -
     train_fsdd = fsdd.subset([i for i, (spk, take) in enumerate(names) if spk not in held_out and take >= 5])
     dev_fsdd = fsdd.subset([i for i, (spk, take) in enumerate(names) if spk not in held_out and take < 5])
     train = concat([train_fsdd, train_fsdd, load_audio("synth_train", cache)])
-    norm = Norm.of(train) if normalize == "global" else None
+    norm = global_norm(train) if normalize == "global" else None
     dev = {"dev_fsdd": dev_fsdd.features(norm), **{n: load_audio(n, cache).features(norm) for n in ("dev_synth", "dev_engine")}}
     test = {f"speaker_{spk}": fsdd.subset([i for i, (s, _) in enumerate(names) if s == spk]).features(norm)
             for spk in held_out}  # fmt: skip

@@ -33,12 +33,14 @@ def confusions(speaker: str, cache: Path, top: int = 6) -> list[dict[str, Any]]:
     """The chosen checkpoint's most frequent mistakes on the held-out speaker: [{said, heard, count}]."""
     import torch
 
-    from models.speech.training.checkpoint import load_checkpoint
+    from models.speech.training.checkpoint import load_checkpoint, read_norm
     from models.speech.training.train import greedy_texts, run_splits
 
     torch.set_num_threads(1)
-    corpus = run_splits(cache, [speaker]).test[f"speaker_{speaker}"]
-    heard = greedy_texts(load_checkpoint(RUNS / f"fold-{speaker}" / "best.safetensors"), corpus)
+    best = RUNS / f"fold-{speaker}" / "best.safetensors"
+    normalize = "utterance" if read_norm(best) is None else "global"
+    corpus = run_splits(cache, [speaker], normalize).test[f"speaker_{speaker}"]
+    heard = greedy_texts(load_checkpoint(best), corpus)
     pairs = Counter((ref, hyp) for hyp, ref in zip(heard, corpus.texts, strict=True) if hyp != ref)
     return [{"said": r, "heard": h, "count": n} for (r, h), n in pairs.most_common(top)]
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from models.speech.audio import resample
-from models.speech.features import SAMPLE_RATE, log_mel
-from models.speech.training.checkpoint import load_checkpoint
+from models.speech.features import SAMPLE_RATE, front_end
+from models.speech.training.checkpoint import load_checkpoint, read_norm
 from models.speech.training.data import CACHE, Corpus, fsdd_name, load_audio
 from models.speech.training.train import greedy_texts
 
@@ -61,11 +61,12 @@ def main() -> None:
     torch.set_num_threads(1)
     fsdd = load_audio("fsdd", args.cache)
     held = fsdd.subset([i for i, s in enumerate(fsdd.sources) if fsdd_name(s)[0] == args.speaker])
-    model = load_checkpoint(args.checkpoint or Path(f"runs/speech/fold-{args.speaker}/best.safetensors"))
+    checkpoint = args.checkpoint or Path(f"runs/speech/fold-{args.speaker}/best.safetensors")
+    model, norm = load_checkpoint(checkpoint), read_norm(checkpoint)
     clips = [held.clip(i) for i in range(len(held))]
     print(f"| {args.speaker}'s {len(clips)} recordings, changed | exact digits |\n|---|---|")
     for name, (change, warp) in CHANGES.items():
-        feats = [log_mel(change(x), warp) for x in clips]
+        feats = [front_end(change(x), norm, warp) for x in clips]
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])]).astype(np.int64)
         heard = greedy_texts(model, Corpus(np.concatenate(feats).astype(np.float16), offsets, held.texts, held.sources))
         print(f"| {name} | {100 * np.mean([h == r for h, r in zip(heard, held.texts, strict=True)]):.1f}% |", flush=True)

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from models.speech.chars import decode_ids, encode_text
-from models.speech.features import n_frames, padded_frames
+from models.speech.features import Norm, front_end, n_frames, padded_frames
 from models.speech.training.augment import AugmentConfig, augment
 from models.speech.training.checkpoint import save_checkpoint
-from models.speech.training.data import SELECTION, AudioCorpus, Corpus, Norm, featurize, run_splits
+from models.speech.training.data import SELECTION, AudioCorpus, Corpus, run_splits
 from models.speech.training.metrics import cer
 from models.speech.training.model import LAS, LASConfig
 from models.tokens import BOS_ID, EOS_ID, PAD_ID
@@ -78,7 +78,7 @@ def make_batch(corpus: Corpus, idx: list[int], rng: random.Random | None, masks:
 
 def augmented_batch(audio: AudioCorpus, idx: list[int], rng: random.Random, cfg: AugmentConfig, masks: int,
                     norm: Norm | None = None) -> list[torch.Tensor]:  # fmt: skip
-    feats = [featurize(*augment(audio.clip(i), cfg, rng), norm=norm) for i in idx]
+    feats = [front_end(x, norm, warp) for x, warp in (augment(audio.clip(i), cfg, rng) for i in idx)]
     return pack([spec_augment(f, rng, masks) if masks else f for f in feats], [audio.texts[i] for i in idx])
 
 
@@ -196,7 +196,10 @@ def main() -> None:
         print(f"epoch {epoch} done in {time.time() - t0:.0f}s: {json.dumps(scores)}", flush=True)
         if mean_cer < state["best"]:
             state["best"] = mean_cer
-            save_checkpoint(model, out, {"epoch": epoch, "dev": json.dumps(scores), "args": json.dumps(vars(args), default=str)})
+            extra = {"epoch": epoch, "dev": json.dumps(scores), "args": json.dumps(vars(args), default=str)}
+            if splits.norm is not None:  # the server normalizes requests with the same statistics
+                extra["norm"] = json.dumps(splits.norm.as_dict())
+            save_checkpoint(model, out, extra)
             best = {"epoch": epoch, "selected_by": list(SELECTION), "held_out": args.held_out, **scores}
             (run / "best.json").write_text(json.dumps(best, indent=2))
             print(f"saved {out}", flush=True)
