@@ -18,7 +18,7 @@ printf '{"audio_base64": "%s", "beam_size": 4, "n_best": 3}' "$(base64 -w0 "$WAV
     curl -sS -X POST "$URL/transcribe" -H 'content-type: application/json' -d @-
 echo
 
-echo "# another engine and voice: flite's slt (the shipped model never heard flite; see its model card)"
+echo "# another voice: flite's slt, left out of training (the model trained on flite's kal, kal16, awb, rms; see its card)"
 flite -voice slt -t "nine one five" -o "$FLITE_WAV"
 curl -sS -X POST "$URL/transcribe" -F "file=@$FLITE_WAV"
 echo

@@ -24,6 +24,10 @@ TASK = TaskSpec(
         # The corpus (FSDD recordings + espeak-ng, flite and festival speech, as audio), built once. The
         # leave-one-speaker-out folds that chose this recipe: python -m models.speech.training.folds.
         TrainStep("models.speech.training.data", skip_if_exists="runs/speech/data/dev_engine.npz"),
-        TrainStep("models.speech.training.train", ("--name", "main", "--out", "checkpoints/speech.safetensors")),
+        # The folds' recipe (issue 17): augmentation, global feature normalization, 16 epochs.
+        TrainStep(
+            "models.speech.training.train",
+            ("--name", "main", "--epochs", "16", "--normalize", "global", "--out", "checkpoints/speech.safetensors"),
+        ),
     ),
 )
