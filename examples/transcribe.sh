@@ -9,11 +9,14 @@ FLITE_WAV="$(mktemp --suffix .wav)"
 trap 'rm -f "$WAV" "$FLITE_WAV"' EXIT
 espeak-ng -v en-us -s 150 -w "$WAV" "four two seven"  # 22,050 Hz; the server resamples to 8 kHz
 
-echo "# multipart upload (greedy decoding, the default), with the attention over audio frames"
+echo "# multipart upload (beam search of 4, the default), with the attention over audio frames"
 curl -sS -X POST "$URL/transcribe" -F "file=@$WAV" -F return_attention=true
 echo
 
-echo "# the same audio as base64 JSON, beam search for three transcripts with scores"
+echo "# the same audio as base64 JSON, greedy decoding, then beam search for three transcripts with scores"
+printf '{"audio_base64": "%s", "beam_size": 1}' "$(base64 -w0 "$WAV")" |
+    curl -sS -X POST "$URL/transcribe" -H 'content-type: application/json' -d @-
+echo
 printf '{"audio_base64": "%s", "beam_size": 4, "n_best": 3}' "$(base64 -w0 "$WAV")" |
     curl -sS -X POST "$URL/transcribe" -H 'content-type: application/json' -d @-
 echo
