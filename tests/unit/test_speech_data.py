@@ -131,6 +131,15 @@ def test_folds_keep_recorded_results_of_the_same_recipe_whose_runs_are_gone(
     assert folds.recipe(["--threads", "1", "--augment", "off", "--threads=2"]) == ["--augment", "off"]
     out = recorded(16, folds.recipe(["--threads", "1"]))
     assert out["folds"] == [old] and out["finished"] == 1 and out["mean_accuracy"] == 78.6
+    assert out["served"] is None  # a fold not scored with the served search: no summary that leaves it out
     assert json.loads(record.read_text())["folds"] == [old]  # written back, not dropped
     assert recorded(16, ["--augment", "off"])["finished"] == 0  # another recipe
     assert recorded(20, [])["finished"] == 0  # another length
+
+
+def test_folds_summarize_the_served_search_over_every_fold() -> None:
+    from models.speech.training.folds import served_summary
+
+    folds = [{"served": {"beam_size": 4, "accuracy": a, "cer": c}} for a, c in ((80.0, 20.0), (96.0, 4.0))]
+    assert served_summary(folds) == {"beam_size": 4, "mean_accuracy": 88.0, "worst_accuracy": 80.0, "mean_cer": 12.0}
+    assert served_summary([*folds, {}]) is None

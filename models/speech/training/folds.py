@@ -9,6 +9,8 @@ recording of the held-out speaker. The folds' results (from runs/speech/fold-<sp
 recorded in models/speech/folds.json, which `make eval` copies into the model card: each fold's exact-digit
 accuracy and CER on its held-out speaker, what it heard most often instead of the right digit (its top
 confusions, computed once per fold from the chosen checkpoint), and the mean and worst over finished folds.
+Training scores greedy decoding; each fold is also scored once with the search /transcribe serves by default
+(the checkpoint exported and decoded through the speech handler, as a request is), under "served".
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from models.speech.schemas import TranscribeOptions
 from models.speech.training.data import CACHE, fsdd_name, load_audio
 
 RECORD = Path("models/speech/folds.json")
@@ -51,6 +54,38 @@ def cached_confusions(speaker: str, cache: Path) -> list[dict[str, Any]]:
     if not path.exists() or path.stat().st_mtime < best.stat().st_mtime:
         path.write_text(json.dumps(confusions(speaker, cache), indent=2))
     return list(json.loads(path.read_text()))
+
+
+def served_scores(speaker: str, cache: Path) -> dict[str, Any]:
+    """The fold's chosen checkpoint on its held-out speaker through what a request goes through: exported,
+    loaded by the speech handler, WAV bytes in, decoded with /transcribe's default options."""
+    import tempfile
+
+    from evaluation.speech import transcribe_all
+    from models.speech.audio import wav_bytes
+    from models.speech.export import export
+    from models.speech.features import SAMPLE_RATE
+    from models.speech.training.metrics import cer
+    from service.engine.registry import loaded_handler
+
+    fsdd = load_audio("fsdd", cache)
+    held = fsdd.subset([i for i, src in enumerate(fsdd.sources) if fsdd_name(src)[0] == speaker])
+    audio = [wav_bytes(held.clip(i), SAMPLE_RATE) for i in range(len(held))]
+    beam = TranscribeOptions().beam_size
+    with tempfile.TemporaryDirectory() as tmp:
+        export(Path(tmp), RUNS / f"fold-{speaker}" / "best.safetensors")
+        heard = transcribe_all(loaded_handler("speech", Path(tmp)), audio, beam)  # type: ignore[arg-type]
+    acc = 100 * float(np.mean([h == r for h, r in zip(heard, held.texts, strict=True)]))
+    return {"beam_size": beam, "accuracy": round(acc, 2), "cer": round(100 * cer(heard, held.texts), 2)}
+
+
+def cached_served(speaker: str, cache: Path) -> dict[str, Any]:
+    path = RUNS / f"fold-{speaker}" / "served.json"
+    best = RUNS / f"fold-{speaker}" / "best.safetensors"
+    stale = not path.exists() or path.stat().st_mtime < best.stat().st_mtime
+    if stale or json.loads(path.read_text()).get("beam_size") != TranscribeOptions().beam_size:  # the default moved
+        path.write_text(json.dumps(served_scores(speaker, cache), indent=2))
+    return dict(json.loads(path.read_text()))
 
 
 def fold_result(speaker: str, epochs: int) -> dict[str, Any] | None:
@@ -87,20 +122,31 @@ def recorded_folds(epochs: int, args: list[str]) -> dict[str, dict[str, Any]]:
     return {f["speaker"]: f for f in old["folds"]}
 
 
+def served_summary(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean and worst over the folds scored with the served search (None while a fold lacks it)."""
+    served = [f.get("served") for f in folds]
+    if not served or any(x is None for x in served):
+        return None
+    acc = [x["accuracy"] for x in served]
+    return {"beam_size": served[0]["beam_size"], "mean_accuracy": round(float(np.mean(acc)), 2), "worst_accuracy": min(acc),
+            "mean_cer": round(float(np.mean([x["cer"] for x in served])), 2)}  # fmt: skip
+
+
 def record(speakers: list[str], epochs: int, args: list[str], cache: Path) -> dict[str, Any]:
     """folds.json from every finished fold here, and from the record for folds whose runs are not here."""
     kept = recorded_folds(epochs, args)
     folds = []
     for s in speakers:
         if (r := fold_result(s, epochs)) is not None:
-            folds.append({**r, "confusions": cached_confusions(s, cache)})
+            folds.append({**r, "confusions": cached_confusions(s, cache), "served": cached_served(s, cache)})
         elif s in kept:
             folds.append(kept[s])
     acc = [f["accuracy"] for f in folds]
     out = {"command": f"python -m models.speech.training.folds --epochs {epochs}", "train_args": args, "speakers": speakers,
            "finished": len(folds), "folds": folds,
            "mean_accuracy": round(float(np.mean(acc)), 2) if acc else None, "worst_accuracy": min(acc) if acc else None,
-           "mean_cer": round(float(np.mean([f["cer"] for f in folds])), 2) if folds else None}  # fmt: skip
+           "mean_cer": round(float(np.mean([f["cer"] for f in folds])), 2) if folds else None,
+           "served": served_summary(folds)}  # fmt: skip
     RECORD.write_text(json.dumps(out, indent=2) + "\n")
     return out
 
