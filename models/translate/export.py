@@ -12,6 +12,7 @@ from export.common import GraphSpec, checkpoint_meta, decode_step_spec, export_g
 from export.ensemble import EnsembleEncoder, EnsembleStep
 from models.translate.training.checkpoint import load_checkpoint, read_subwords, shared_subwords, shared_vocabularies
 from models.translate.training.model import Seq2Seq
+from models.translate.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "models" / "translate" / "card.json"
@@ -56,7 +57,12 @@ def export(out_dir: Path, checkpoint: Path, *more: Path) -> dict[str, Any]:
     fused into one encode and one decode_step graph in out_dir, and a meta.json on top that lists both."""
     if more:
         return export_ensemble(out_dir, [checkpoint, *more])
-    model, src, tgt = load_checkpoint(checkpoint)
+    return export_one(out_dir, checkpoint, load_checkpoint(checkpoint))
+
+
+def export_one(out_dir: Path, checkpoint: Path, loaded: tuple[Seq2Seq, Vocab, Vocab]) -> dict[str, Any]:
+    """`loaded`: what load_checkpoint(checkpoint) returns, read once by the caller."""
+    model, src, tgt = loaded
     out_dir.mkdir(parents=True, exist_ok=True)
     src.save(out_dir / "src_vocab.json")
     tgt.save(out_dir / "tgt_vocab.json")
@@ -76,7 +82,7 @@ def export_ensemble(out_dir: Path, checkpoints: list[Path]) -> dict[str, Any]:
     shared_vocabularies(loaded)
     subwords = shared_subwords(checkpoints)
     members = [f"member-{i}" for i in range(len(checkpoints))]
-    metas = [export(out_dir / m, c) for m, c in zip(members, checkpoints, strict=True)]
+    metas = [export_one(out_dir / m, c, ld) for m, c, ld in zip(members, checkpoints, loaded, strict=True)]
     for name in ("src_vocab.json", "tgt_vocab.json", *(("subwords.json",) if subwords else ())):
         (out_dir / name).write_bytes((out_dir / members[0] / name).read_bytes())
     meta = {"model": "translate", "version": "+".join(str(m["version"]) for m in metas),

@@ -162,8 +162,6 @@ def main() -> None:
     run, out = start_run("speech", args)
     splits = run_splits(args.cache, [s for s in args.held_out.split(",") if s], args.normalize)
     train, scored = splits.train, {**splits.dev, **splits.test}
-    if splits.norm is not None:
-        (run / "norm.json").write_text(json.dumps(splits.norm.as_dict()))
     model = LAS(LASConfig())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "batch": 0, "best": 1e9, "lr": args.lr, "history": []}
