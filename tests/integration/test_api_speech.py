@@ -22,11 +22,21 @@ def tone(seconds: float, rate: int = 8000, freq: float = 300.0) -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+SPEECH = {"enabled": True, "max_output_chars": 8, "max_audio_seconds": 3, "max_body_bytes": 200_000, "max_wait_ms": 50}
+
+
 @pytest.fixture
 async def sclient(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     # max_wait_ms 50: concurrent uploads, each decoded in a thread first, still meet in one batch
-    speech = {"enabled": True, "max_output_chars": 8, "max_audio_seconds": 3, "max_body_bytes": 200_000, "max_wait_ms": 50}
-    async for c in running_client(create_app(make_settings(artifacts_dir, speech=speech))):
+    async for c in running_client(create_app(make_settings(artifacts_dir, speech=SPEECH))):
+        yield c
+
+
+@pytest.fixture
+async def sclient_fp32(artifacts_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    # The served default is int8, whose dynamic quantization picks its scales per batch: scores then move
+    # with a batch's company (about 1e-2 in log-prob). Float32 shows whether padding and masks are right.
+    async for c in running_client(create_app(make_settings(artifacts_dir, speech=SPEECH | {"precision": "fp32"}))):
         yield c
 
 
@@ -58,14 +68,20 @@ async def test_json_base64_matches_multipart_and_any_rate_or_channels_works(scli
     assert r16.status_code == 200 and r16.json()["sample_rate"] == 16000
 
 
-async def test_batched_equals_single_for_different_lengths(sclient: httpx.AsyncClient) -> None:
+async def test_batched_equals_single_for_different_lengths(sclient_fp32: httpx.AsyncClient) -> None:
+    client = sclient_fp32
     clips = [wav_bytes(tone(s, freq=f), 8000) for s, f in [(0.3, 200), (1.7, 500), (0.9, 800), (2.5, 300)]]
-    single = [(await upload(sclient, c, beam_size=2)).json()["transcripts"][0] for c in clips]
-    together = [r.json()["transcripts"][0] for r in await asyncio.gather(*(upload(sclient, c, beam_size=2) for c in clips))]
+    single = [(await upload(client, c, beam_size=2)).json()["transcripts"][0] for c in clips]
+    together = [r.json()["transcripts"][0] for r in await asyncio.gather(*(upload(client, c, beam_size=2) for c in clips))]
     # Same transcripts; scores agree to float32 noise (a padded batch sums in another order).
     assert [t["text"] for t in together] == [t["text"] for t in single]
     assert [t["log_prob"] for t in together] == pytest.approx([t["log_prob"] for t in single], abs=1e-4)
-    assert formed_a_batch((await sclient.get("/metrics")).text, "speech")  # "together" did batch
+    assert formed_a_batch((await client.get("/metrics")).text, "speech")  # "together" did batch
+
+
+async def test_speech_is_served_with_its_int8_graphs_by_default(sclient: httpx.AsyncClient) -> None:
+    models = {m["name"]: m for m in (await sclient.get("/v1/models")).json()["models"]}
+    assert models["speech"]["precision"] == "int8"
 
 
 @pytest.mark.parametrize(

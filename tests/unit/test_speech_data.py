@@ -140,6 +140,7 @@ def test_folds_keep_recorded_results_of_the_same_recipe_whose_runs_are_gone(
 def test_folds_summarize_the_served_search_over_every_fold() -> None:
     from models.speech.training.folds import served_summary
 
-    folds = [{"served": {"beam_size": 4, "accuracy": a, "cer": c}} for a, c in ((80.0, 20.0), (96.0, 4.0))]
-    assert served_summary(folds) == {"beam_size": 4, "mean_accuracy": 88.0, "worst_accuracy": 80.0, "mean_cer": 12.0}
+    folds = [{"served": {"beam_size": 4, "precision": "int8", "accuracy": a, "cer": c}} for a, c in ((80.0, 20.0), (96.0, 4.0))]
+    want = {"beam_size": 4, "precision": "int8", "mean_accuracy": 88.0, "worst_accuracy": 80.0, "mean_cer": 12.0}
+    assert served_summary(folds) == want
     assert served_summary([*folds, {}]) is None

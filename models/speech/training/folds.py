@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from models.speech.schemas import TranscribeOptions
+from models.speech.settings import SpeechSettings
 from models.speech.training.data import CACHE, fsdd_name, load_audio
 
 RECORD = Path("models/speech/folds.json")
@@ -58,7 +59,8 @@ def cached_confusions(speaker: str, cache: Path) -> list[dict[str, Any]]:
 
 def served_scores(speaker: str, cache: Path) -> dict[str, Any]:
     """The fold's chosen checkpoint on its held-out speaker through what a request goes through: exported,
-    loaded by the speech handler, WAV bytes in, decoded with /transcribe's default options."""
+    loaded by the speech handler at the served precision, WAV bytes in, decoded with /transcribe's default
+    options."""
     import tempfile
 
     from evaluation.speech import transcribe_all
@@ -71,19 +73,26 @@ def served_scores(speaker: str, cache: Path) -> dict[str, Any]:
     fsdd = load_audio("fsdd", cache)
     held = fsdd.subset([i for i, src in enumerate(fsdd.sources) if fsdd_name(src)[0] == speaker])
     audio = [wav_bytes(held.clip(i), SAMPLE_RATE) for i in range(len(held))]
-    beam = TranscribeOptions().beam_size
+    beam, precision = served_search()
     with tempfile.TemporaryDirectory() as tmp:
         export(Path(tmp), RUNS / f"fold-{speaker}" / "best.safetensors")
-        heard = transcribe_all(loaded_handler("speech", Path(tmp)), audio, beam)  # type: ignore[arg-type]
+        handler = loaded_handler("speech", Path(tmp), precision=precision)
+        heard = transcribe_all(handler, audio, beam)  # type: ignore[arg-type]
     acc = 100 * float(np.mean([h == r for h, r in zip(heard, held.texts, strict=True)]))
-    return {"beam_size": beam, "accuracy": round(acc, 2), "cer": round(100 * cer(heard, held.texts), 2)}
+    return {"beam_size": beam, "precision": precision, "accuracy": round(acc, 2), "cer": round(100 * cer(heard, held.texts), 2)}
+
+
+def served_search() -> tuple[int, str]:
+    """/transcribe's default beam and the server's default precision."""
+    return TranscribeOptions().beam_size, SpeechSettings().precision
 
 
 def cached_served(speaker: str, cache: Path) -> dict[str, Any]:
     path = RUNS / f"fold-{speaker}" / "served.json"
     best = RUNS / f"fold-{speaker}" / "best.safetensors"
     stale = not path.exists() or path.stat().st_mtime < best.stat().st_mtime
-    if stale or json.loads(path.read_text()).get("beam_size") != TranscribeOptions().beam_size:  # the default moved
+    old = {} if stale else json.loads(path.read_text())
+    if (old.get("beam_size"), old.get("precision")) != served_search():  # not yet scored, or the defaults moved
         path.write_text(json.dumps(served_scores(speaker, cache), indent=2))
     return dict(json.loads(path.read_text()))
 
@@ -128,7 +137,8 @@ def served_summary(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not served or any(x is None for x in served):
         return None
     acc = [x["accuracy"] for x in served]
-    return {"beam_size": served[0]["beam_size"], "mean_accuracy": round(float(np.mean(acc)), 2), "worst_accuracy": min(acc),
+    return {"beam_size": served[0]["beam_size"], "precision": served[0].get("precision", "fp32"),
+            "mean_accuracy": round(float(np.mean(acc)), 2), "worst_accuracy": min(acc),
             "mean_cer": round(float(np.mean([x["cer"] for x in served])), 2)}  # fmt: skip
 
 
