@@ -12,6 +12,8 @@ from service.taskspec import ModelSpec, TaskSpec, TrainStep
 MAIN = "checkpoints/translate_main.safetensors"  # the first stage's output: a training run, not shipped
 COPY_FT = "checkpoints/translate_copy_ft.safetensors"  # after the copy fine-tuning; SCST starts here
 SEED2 = "checkpoints/translate_seed2.safetensors"
+MEMBER2 = "checkpoints/translate-2.safetensors"  # the served ensemble's second member
+COPY_FT2 = "checkpoints/translate_copy_ft2.safetensors"  # member 2 after its copy fine-tuning; its SCST starts here
 
 
 def copy_fine_tuning(name: str, init: str, out: str, *more: str) -> TrainStep:
@@ -30,7 +32,7 @@ TASK = TaskSpec(
             "translate",
             TranslateHandler,
             TranslateSettings,
-            (Path("checkpoints/translate.safetensors"), Path("checkpoints/translate-2.safetensors")),
+            (Path("checkpoints/translate.safetensors"), Path(MEMBER2)),
             "models.translate.export:export",
         ),
     ),
@@ -55,8 +57,13 @@ TASK = TaskSpec(
                 "checkpoints/translate.safetensors",
             ),
         ),
-        # Member 2: the same recipe from seed 2 (stopped after 15 epochs; its best was epoch 13), copy-tuned.
+        # Member 2: the same recipe from seed 2 (stopped after 15 epochs; its best was epoch 13), copy-tuned,
+        # then the same SCST epoch.
         TrainStep("models.translate.training.train", ("--name", "seed2", "--seed", "2", "--epochs", "15", "--out", SEED2)),
-        copy_fine_tuning("copy_ft2", SEED2, "checkpoints/translate-2.safetensors", "--seed", "2"),
+        copy_fine_tuning("copy_ft2", SEED2, COPY_FT2, "--seed", "2"),
+        TrainStep(
+            "models.translate.training.scst",
+            ("--name", "scst2", "--init", COPY_FT2, "--epochs", "1", "--val-every", "100", "--out", MEMBER2),
+        ),
     ),
 )

@@ -87,5 +87,6 @@ def test_the_training_runner_prints_each_recipe() -> None:
     out = subprocess.run([sys.executable, "-m", "models.training", "translate", "--dry-run"], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout  # fmt: skip
     lines = out.splitlines()
-    assert len(lines) == 5 and lines[-1].endswith("--out checkpoints/translate-2.safetensors")
+    assert len(lines) == 6 and "models.translate.training.scst" in lines[-1]  # both members end with an SCST epoch
+    assert lines[-1].endswith("--out checkpoints/translate-2.safetensors")
     assert "models.translate.training.scst" in lines[2] and lines[2].endswith("--out checkpoints/translate.safetensors")
