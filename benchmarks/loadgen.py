@@ -277,10 +277,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Render ``LoadResult.to_row()`` dicts as a markdown table."""
-    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_cell(row[key]) for key, _ in COLUMNS) + " |" for row in rows]
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]] = COLUMNS) -> str:
+    """Render ``LoadResult.to_row()`` dicts (or rows a benchmark extends) as a markdown table of ``columns``:
+    (key, title) pairs."""
+    lines = ["| " + " | ".join(title for _, title in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row[key]) for key, _ in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -59,22 +59,9 @@ def ratio_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    cols = [
-        "repeat",
-        "audio",
-        "beam",
-        "concurrency",
-        "ok",
-        "errors",
-        "throughput_rps",
-        "p50_ms",
-        "p99_ms",
-        "throughput_vs_greedy",
-        "p50_vs_greedy",
-    ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    return "\n".join(lines + ["| " + " | ".join(loadgen._cell(r[c]) for c in cols) + " |" for r in rows])
+# Table columns (key = title): the progress line per cell, then the ratios, known once every cell is measured.
+MEASURED = [(k, k) for k in ("repeat", "audio", "beam", "concurrency", "ok", "errors", "throughput_rps", "p50_ms", "p99_ms")]
+COLUMNS = [*MEASURED, ("throughput_vs_greedy", "throughput_vs_greedy"), ("p50_vs_greedy", "p50_vs_greedy")]
 
 
 async def measure(
@@ -86,7 +73,7 @@ async def measure(
             for beam in beams if rep % 2 == 0 else beams[::-1]:  # alternate the order: drift shows as spread
                 for row in await loadgen.sweep(url, bodies(audio, beam), closed, [], duration, 1.0, check=answered):
                     rows.append({"repeat": rep, "audio": kind, "beam": beam, **row})
-                print(markdown([{**rows[-1], "throughput_vs_greedy": None, "p50_vs_greedy": None}]).splitlines()[-1], flush=True)
+                print(loadgen.markdown_table(rows[-1:], MEASURED).splitlines()[-1], flush=True)
     return ratio_rows(rows)
 
 
@@ -107,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_server(env, Path(tmp) / "server.log") as server:
         rows = asyncio.run(measure(f"{server.url}/transcribe", pools, args.beams, args.closed, args.duration, args.repeats))
     args.out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows)
+    table = loadgen.markdown_table(rows, COLUMNS)
     (args.out / "speech_beam.md").write_text(table + "\n")
     (args.out / "speech_beam.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\n{table}\nwrote {args.out}/speech_beam.md")

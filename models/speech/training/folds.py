@@ -137,7 +137,7 @@ def served_summary(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not served or any(x is None for x in served):
         return None
     acc = [x["accuracy"] for x in served]
-    return {"beam_size": served[0]["beam_size"], "precision": served[0].get("precision", "fp32"),
+    return {"beam_size": served[0]["beam_size"], "precision": served[0]["precision"],
             "mean_accuracy": round(float(np.mean(acc)), 2), "worst_accuracy": min(acc),
             "mean_cer": round(float(np.mean([x["cer"] for x in served])), 2)}  # fmt: skip
 
