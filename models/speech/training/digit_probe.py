@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.speech.features import Norm, front_end, log_mel
+from models.speech.features import Norm, front_end
 from models.speech.training.augment import AugmentConfig, augment
-from models.speech.training.data import CACHE, AudioCorpus, fsdd_name, load_audio
+from models.speech.training.data import CACHE, AudioCorpus, concat, fsdd_name, global_norm, load_audio
 from models.speech.training.synth import DIGITS
 
 FRAMES = 128  # 1.28 s: clips are cropped (centred) or zero-padded to this, after normalization
@@ -67,8 +67,9 @@ def fixed(f: np.ndarray) -> np.ndarray:
     return np.pad(f, ((0, FRAMES - len(f)), (0, 0)))
 
 
-def clips(audio: AudioCorpus, idx: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
-    return [audio.clip(i) for i in idx], np.array([DIGITS.index(audio.texts[i]) for i in idx])
+def clips(audio: AudioCorpus) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every clip of a single-digit corpus, and its digit."""
+    return [audio.clip(i) for i in range(len(audio))], np.array([DIGITS.index(t) for t in audio.texts])
 
 
 def featurize(xs: list[np.ndarray], norm: Norm | None, warps: list[float] | None = None) -> np.ndarray:
@@ -111,14 +112,15 @@ def train_eval(train_sets: list[np.ndarray], y: np.ndarray, test: np.ndarray, y_
 def fold(fsdd: AudioCorpus, synth: AudioCorpus, speaker: str, variant: str, epochs: int, copies: int) -> float:
     use_synth, aug, normalize = VARIANTS[variant]
     names = [fsdd_name(s) for s in fsdd.sources]
-    real = [i for i, (spk, take) in enumerate(names) if spk != speaker and take >= 5]
-    xs, y = clips(fsdd, real) if use_synth != "only" else ([], np.zeros(0, np.int64))
+    real = fsdd.subset([i for i, (spk, take) in enumerate(names) if spk != speaker and take >= 5])
+    parts = [] if use_synth == "only" else [real]
     if use_synth:
-        sx, sy = clips(synth, [i for i, t in enumerate(synth.texts) if t in DIGITS])
-        xs, y = xs + sx, np.concatenate([y, sy])
-    norm = Norm.of([log_mel(x, per_utterance=False) for x in xs]) if normalize == "global" else None
+        parts.append(synth.subset([i for i, t in enumerate(synth.texts) if t in DIGITS]))
+    train = concat(parts)
+    norm = global_norm(train) if normalize == "global" else None  # the same statistics the spelling model's runs use
+    xs, y = clips(train)
     sets = augmented_copies(xs, copies, norm, seed=1) if aug else [featurize(xs, norm)]
-    test_x, test_y = clips(fsdd, [i for i, (spk, _) in enumerate(names) if spk == speaker])
+    test_x, test_y = clips(fsdd.subset([i for i, (spk, _) in enumerate(names) if spk == speaker]))
     return train_eval(sets, y, featurize(test_x, norm), test_y, epochs, seed=1)
 
 
@@ -130,12 +132,16 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> N
     p.add_argument("--cache", type=Path, default=CACHE)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:  # before any fold runs, not after the first variant's minutes
+        p.error(f"unknown variants {unknown}; choose from: {', '.join(VARIANTS)}")
     torch.set_num_threads(args.threads)
     fsdd, synth = load_audio("fsdd", args.cache), load_audio("synth_train", args.cache)
     speakers = sorted({fsdd_name(s)[0] for s in fsdd.sources})
     out_path = args.cache.parent / "digit_probe.json"
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
-    for variant in args.variants.split(","):
+    for variant in variants:
         t0 = time.time()
         results[variant] = {spk: round(100 * fold(fsdd, synth, spk, variant, args.epochs, args.copies), 1) for spk in speakers}
         out_path.write_text(json.dumps(results, indent=2))
